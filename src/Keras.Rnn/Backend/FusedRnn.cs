@@ -1,0 +1,177 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>
+/// Runs torch's fused recurrent kernels (<c>aten::lstm</c>, <c>aten::gru</c>, <c>aten::rnn_tanh</c>,
+/// <c>aten::rnn_relu</c>; cuDNN on GPU) on weights kept in Keras' layout, keeping gradients flowing to those weights.
+/// This is the only place that knows torch's layouts: LSTM <c>weight_ih = kernelᵀ</c>, <c>weight_hh = recurrent_kernelᵀ</c>,
+/// <c>bias_ih = bias</c>, <c>bias_hh = 0</c>; GRU (<c>reset_after=True</c>) gate blocks reordered from Keras'
+/// <c>[z, r, h]</c> to torch's <c>[r, z, n]</c>, with <c>bias[0]</c> as the input bias and <c>bias[1]</c> as the recurrent one.
+/// </summary>
+/// <remarks>
+/// TorchSharp has no functional form of these kernels, so they are reached through a small TorchScript compilation
+/// unit. Sequences whose mask is right-padded run packed (<c>pack_padded_sequence</c>) and their outputs are then
+/// completed with Keras' rule for masked steps (repeat the last output, or zeros).
+/// </remarks>
+internal static class FusedRnn
+{
+    private const string Script = """
+def lstm(x: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    y, h, c = torch.lstm(x, [h0, c0], params, has_bias, 1, 0.0, train, False, True)
+    return y, h, c
+
+def lstm_packed(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    sorted_len, idx = torch.sort(lengths, descending=True)
+    data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
+    out, h, c = torch.lstm(data, batch_sizes, [h0.index_select(1, idx), c0.index_select(1, idx)], params, has_bias, 1, 0.0, train, False)
+    y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
+    inv = torch.argsort(idx)
+    return y.index_select(0, inv), h.index_select(1, inv), c.index_select(1, inv)
+
+def gru(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    y, h = torch.gru(x, h0, params, has_bias, 1, 0.0, train, False, True)
+    return y, h
+
+def gru_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    sorted_len, idx = torch.sort(lengths, descending=True)
+    data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
+    out, h = torch.gru(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+    y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
+    inv = torch.argsort(idx)
+    return y.index_select(0, inv), h.index_select(1, inv)
+
+def rnn(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
+    if relu:
+        y, h = torch.rnn_relu(x, h0, params, has_bias, 1, 0.0, train, False, True)
+    else:
+        y, h = torch.rnn_tanh(x, h0, params, has_bias, 1, 0.0, train, False, True)
+    return y, h
+
+def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
+    sorted_len, idx = torch.sort(lengths, descending=True)
+    data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
+    if relu:
+        out, h = torch.rnn_relu(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+    else:
+        out, h = torch.rnn_tanh(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+    y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
+    inv = torch.argsort(idx)
+    return y.index_select(0, inv), h.index_select(1, inv)
+""";
+
+    private static readonly Lazy<jit.CompilationUnit> Unit = new(() =>
+    {
+        NativeLibraries.EnsureLoaded();
+        return torch.jit.compile(Script + "\n");
+    });
+
+    /// <summary>How a mask lets the fused kernel run: not at all, on the full sequences, or packed by lengths.</summary>
+    public enum MaskPlan
+    {
+        /// <summary>No mask: run on whole sequences.</summary>
+        None,
+        /// <summary>Right-padded mask: run packed by lengths.</summary>
+        Packed,
+        /// <summary>Gaps, left padding or fully masked rows: the step loop must run.</summary>
+        Unsupported,
+    }
+
+    /// <summary>Decides how a mask can be handled and returns the per-sequence lengths (CPU int64) when packed.</summary>
+    public static MaskPlan PlanMask(Tensor? mask, bool goBackwards, out Tensor? lengths)
+    {
+        lengths = null;
+        if (mask is null) return MaskPlan.None;
+        if (goBackwards) return MaskPlan.Unsupported;
+        using var scope = torch.NewDisposeScope();
+        var m = mask.to_type(ScalarType.Bool);
+        var count = m.sum(1, type: ScalarType.Int64);
+        var steps = torch.arange(m.shape[1], device: m.device).unsqueeze(0);
+        var rightPadded = steps.lt(count.unsqueeze(1)).eq(m).all().item<bool>();
+        if (!rightPadded || count.min().item<long>() == 0) return MaskPlan.Unsupported;
+        if (count.min().item<long>() == m.shape[1]) return MaskPlan.None;
+        lengths = count.cpu().MoveToOuterDisposeScope();
+        return MaskPlan.Packed;
+    }
+
+    /// <summary>Fused LSTM. Returns batch-first outputs <c>(B, T, U)</c> and final <c>h</c>, <c>c</c> <c>(B, U)</c>.</summary>
+    public static (Tensor Outputs, Tensor H, Tensor C) Lstm(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel,
+        Tensor? bias, Tensor? lengths, bool zeroOutputForMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var parameters = LstmParams(kernel, recurrentKernel, bias);
+        bool train = torch.is_grad_enabled();
+        object result = lengths is null
+            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, bias is not null, train)
+            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, bias is not null, train);
+        var (y, h, c) = ((Tensor, Tensor, Tensor))result;
+        if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
+        return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope(), c.squeeze(0).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Fused GRU (<c>reset_after=True</c>). Returns batch-first outputs and the final state.</summary>
+    public static (Tensor Outputs, Tensor H) Gru(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
+        Tensor? lengths, bool zeroOutputForMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        var parameters = GruParams(kernel, recurrentKernel, bias);
+        bool train = torch.is_grad_enabled();
+        object result = lengths is null
+            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, bias is not null, train)
+            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, bias is not null, train);
+        var (y, h) = ((Tensor, Tensor))result;
+        if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
+        return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Fused simple RNN with tanh or relu. Returns batch-first outputs and the final state.</summary>
+    public static (Tensor Outputs, Tensor H) SimpleRnn(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
+        bool relu, Tensor? lengths, bool zeroOutputForMask)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor[] parameters = bias is null
+            ? [kernel.t(), recurrentKernel.t()]
+            : [kernel.t(), recurrentKernel.t(), bias, torch.zeros_like(bias)];
+        bool train = torch.is_grad_enabled();
+        object result = lengths is null
+            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, bias is not null, train, relu)
+            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, bias is not null, train, relu);
+        var (y, h) = ((Tensor, Tensor))result;
+        if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
+        return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Torch's LSTM parameter list from Keras weights (same gate order <c>[i, f, c, o]</c>).</summary>
+    internal static Tensor[] LstmParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias) => bias is null
+        ? [kernel.t(), recurrentKernel.t()]
+        : [kernel.t(), recurrentKernel.t(), bias, torch.zeros_like(bias)];
+
+    /// <summary>Torch's GRU parameter list from Keras weights: gates <c>[z, r, h]</c> → <c>[r, z, n]</c>.</summary>
+    internal static Tensor[] GruParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    {
+        var wih = ReorderZrhToRzn(kernel, 1).t();
+        var whh = ReorderZrhToRzn(recurrentKernel, 1).t();
+        if (bias is null) return [wih, whh];
+        return [wih, whh, ReorderZrhToRzn(bias[0], 0), ReorderZrhToRzn(bias[1], 0)];
+    }
+
+    private static Tensor ReorderZrhToRzn(Tensor t, int dim)
+    {
+        var parts = t.chunk(3, dim);
+        return torch.cat([parts[1], parts[0], parts[2]], dim);
+    }
+
+    /// <summary>
+    /// Keras' rule for masked steps after the last valid one: repeat the last valid output
+    /// (or zeros with <paramref name="zeroOutputs"/>). Packed kernels leave zeros there.
+    /// </summary>
+    private static Tensor CompleteMaskedOutputs(Tensor y, Tensor lengths, bool zeroOutputs)
+    {
+        if (zeroOutputs) return y;
+        long steps = y.shape[1];
+        var last = lengths.to(y.device).sub(1).unsqueeze(1);
+        var index = torch.arange(steps, device: y.device).unsqueeze(0).minimum(last);
+        return y.gather(1, index.unsqueeze(-1).expand(-1, -1, y.shape[2]));
+    }
+}

@@ -1,0 +1,153 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Layers;
+
+/// <summary>
+/// The base of recurrent cells: a layer that computes one time step, <c>(input_t, states) → (output_t, new states)</c>.
+/// Built-in cells are <see cref="SimpleRNNCell"/>, <see cref="LSTMCell"/> and <see cref="GRUCell"/>; subclass this to
+/// write your own and run it over sequences with <see cref="RNN"/> (Keras accepts any layer with
+/// <c>call(inputs, states)</c> and <c>state_size</c>; this class makes that contract explicit).
+/// </summary>
+/// <example>
+/// <code>
+/// public sealed class MinimalRNNCell(int units) : AbstractRNNCell
+/// {
+///     private Variable? _kernel, _recurrent;
+///     public override IReadOnlyList&lt;int&gt; StateSize =&gt; [units];
+///     protected override void BuildCore(IReadOnlyList&lt;Shape&gt; inputShapes)
+///     {
+///         _kernel = AddWeight("kernel", [inputShapes[0][-1]!.Value, units]);
+///         _recurrent = AddWeight("recurrent_kernel", [units, units], initializer: "orthogonal");
+///     }
+///     public override (Tensor Output, IReadOnlyList&lt;Tensor&gt; States) Step(Tensor inputs, IReadOnlyList&lt;Tensor&gt; states, bool training)
+///     {
+///         var h = (inputs.matmul(_kernel!.Value) + states[0].matmul(_recurrent!.Value)).tanh();
+///         return (h, [h]);
+///     }
+/// }
+/// var layer = new RNN(new MinimalRNNCell(32), returnSequences: true);
+/// </code>
+/// </example>
+public abstract class AbstractRNNCell : Layer
+{
+    private Tensor[]? _dropoutMasks;
+    private Tensor[]? _recurrentDropoutMasks;
+
+    /// <summary>Creates the cell.</summary>
+    /// <param name="name">Name (default: snake_case class name, made unique).</param>
+    /// <param name="trainable">Whether its weights train (default <c>true</c>).</param>
+    protected AbstractRNNCell(string? name = null, bool trainable = true) : base(name, trainable) { }
+
+    /// <summary>Size of each state tensor (Keras' <c>state_size</c>): one entry per state, e.g. <c>[units, units]</c> for LSTM.</summary>
+    public abstract IReadOnlyList<int> StateSize { get; }
+
+    /// <summary>Size of the output at each step (Keras' <c>output_size</c>); default: the first state's size.</summary>
+    public virtual int OutputSize => StateSize[0];
+
+    /// <summary>Input dropout rate used with <see cref="GetDropoutMasks"/> (default 0).</summary>
+    public double DropoutRate { get; protected init; }
+
+    /// <summary>Recurrent dropout rate used with <see cref="GetRecurrentDropoutMasks"/> (default 0).</summary>
+    public double RecurrentDropoutRate { get; protected init; }
+
+    /// <summary>Computes one time step (Keras' <c>cell.call(inputs, states, training)</c>).</summary>
+    /// <param name="inputs">The step input, <c>(batch, features)</c>.</param>
+    /// <param name="states">The previous states, one tensor per <see cref="StateSize"/> entry.</param>
+    /// <param name="training">Whether dropout is active.</param>
+    /// <returns>The step output and the new states.</returns>
+    public abstract (Tensor Output, IReadOnlyList<Tensor> States) Step(Tensor inputs, IReadOnlyList<Tensor> states, bool training);
+
+    /// <summary>Initial states (default zeros of <c>(batch, state_size)</c>).</summary>
+    /// <param name="batchSize">Batch size.</param>
+    /// <param name="device">Device for the states.</param>
+    public virtual IReadOnlyList<Tensor> GetInitialState(long batchSize, Device device) =>
+        StateSize.Select(s => torch.zeros([batchSize, s], ScalarType.Float32, device)).ToList();
+
+    /// <summary>
+    /// Input dropout masks (scaled by <c>1 / (1 − rate)</c>), created on first use for the current sequence and reused at
+    /// every step until <see cref="ResetDropoutMasks"/> (Keras' <c>DropoutRNNCell.get_dropout_mask</c>).
+    /// </summary>
+    /// <param name="stepInput">A step input, for the mask's shape.</param>
+    /// <param name="count">How many independent masks (1, or one per gate).</param>
+    /// <returns>The masks, or <c>null</c> when the rate is 0.</returns>
+    protected Tensor[]? GetDropoutMasks(Tensor stepInput, int count = 1) =>
+        DropoutRate > 0 ? _dropoutMasks ??= CreateMasks(stepInput, DropoutRate, count) : null;
+
+    /// <summary>Recurrent dropout masks, reused at every step of one sequence.</summary>
+    /// <param name="state">A state tensor, for the mask's shape.</param>
+    /// <param name="count">How many independent masks.</param>
+    /// <returns>The masks, or <c>null</c> when the rate is 0.</returns>
+    protected Tensor[]? GetRecurrentDropoutMasks(Tensor state, int count = 1) =>
+        RecurrentDropoutRate > 0 ? _recurrentDropoutMasks ??= CreateMasks(state, RecurrentDropoutRate, count) : null;
+
+    private static Tensor[] CreateMasks(Tensor like, double rate, int count)
+    {
+        var masks = new Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            using var ones = torch.ones_like(like);
+            // The masks live until the sequence ends, outside any step's dispose scope.
+            masks[i] = torch.nn.functional.dropout(ones, rate, training: true).DetachFromDisposeScope();
+        }
+        return masks;
+    }
+
+    /// <summary>Forgets the cached dropout masks; the RNN layer calls this after each sequence.</summary>
+    public virtual void ResetDropoutMasks()
+    {
+        if (_dropoutMasks != null) foreach (var m in _dropoutMasks) m.Dispose();
+        if (_recurrentDropoutMasks != null) foreach (var m in _recurrentDropoutMasks) m.Dispose();
+        _dropoutMasks = null;
+        _recurrentDropoutMasks = null;
+    }
+
+    /// <summary>A new, unbuilt cell of the same configuration (for <see cref="Bidirectional"/>), or <c>null</c> when the cell cannot be copied.</summary>
+    internal virtual AbstractRNNCell? CloneFresh() => null;
+
+    /// <summary>Input dropout masks for a fused kernel, from the first step's input.</summary>
+    internal Tensor[]? InputDropoutMasks(Tensor stepInput) => GetDropoutMasks(stepInput);
+
+    /// <summary>
+    /// Optional speed-up: the input part of every step computed for the whole sequence at once (one large matrix
+    /// product), <c>(T, B, K)</c> from time-major inputs, or <c>null</c> when the cell does not support it.
+    /// </summary>
+    internal virtual Tensor? ProjectInputs(Tensor timeMajorInputs, bool training) => null;
+
+    /// <summary>A step from a pre-projected input (see <see cref="ProjectInputs"/>).</summary>
+    internal virtual (Tensor Output, IReadOnlyList<Tensor> States) StepProjected(Tensor projected, IReadOnlyList<Tensor> states, bool training) =>
+        throw new InvalidOperationException($"{GetType().Name} does not pre-project its inputs.");
+
+    /// <inheritdoc />
+    protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context)
+    {
+        var states = context.InitialState ?? GetInitialState(inputs[0].shape[0], inputs[0].device);
+        CheckStates(states, inputs[0].shape[0]);
+        var (output, newStates) = Step(inputs[0], states, context.Training);
+        ResetDropoutMasks();
+        return [output, .. newStates];
+    }
+
+    /// <summary>Checks state count and shapes, naming the layer on mismatch.</summary>
+    internal void CheckStates(IReadOnlyList<Tensor> states, long batch, Layer? owner = null)
+    {
+        var layer = owner ?? this;
+        if (states.Count != StateSize.Count)
+            throw new KerasLayerException(layer,
+                $"expected {StateSize.Count} initial state tensor(s) of shapes {string.Join(", ", StateSize.Select(s => $"(batch, {s})"))}, but received {states.Count}.");
+        for (int i = 0; i < states.Count; i++)
+        {
+            var s = states[i].shape;
+            if (s.Length != 2 || s[0] != batch || s[1] != StateSize[i])
+                throw new KerasLayerException(layer,
+                    $"initial state {i} must have shape ({batch}, {StateSize[i]}), but it has shape {Shape.Of(s)}.");
+        }
+    }
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes, IReadOnlyDictionary<string, object?> arguments)
+    {
+        var batch = inputShapes[0][0];
+        return [new Shape(batch, OutputSize), .. StateSize.Select(s => new Shape(batch, s))];
+    }
+}

@@ -1,0 +1,121 @@
+using Keras.Rnn.Activations;
+using Keras.Rnn.Backend;
+using Keras.Rnn.Constraints;
+using Keras.Rnn.Initializers;
+using Keras.Rnn.Regularizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Layers;
+
+/// <summary>
+/// Gated Recurrent Unit layer (Keras' <c>GRU</c>), an <see cref="RNN"/> over a <see cref="GRUCell"/>. Weights in
+/// Keras' layout: kernel <c>(input_dim, 3·units)</c>, recurrent kernel <c>(units, 3·units)</c>, gates <c>[z | r | h]</c>;
+/// bias <c>(2, 3·units)</c> with <c>resetAfter = true</c> (Keras 3's default) or <c>(3·units,)</c> with
+/// <c>resetAfter = false</c> (older models).
+/// </summary>
+/// <remarks>
+/// With <c>resetAfter = true</c>, <c>tanh</c>/<c>sigmoid</c>, no recurrent dropout, no unrolling and no mask or a
+/// right-padded one (not with <c>goBackwards</c>), it runs torch's fused GRU kernel (gate blocks reordered to torch's
+/// <c>[r, z, n]</c> on the fly); otherwise a step loop. Both give the same numbers.
+/// </remarks>
+public sealed class GRU : RNN
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="units">Output and state size, positive.</param>
+    /// <param name="activation">Default <c>"tanh"</c>.</param>
+    /// <param name="recurrentActivation">Gate activation (default <c>"sigmoid"</c>).</param>
+    /// <param name="useBias">Default <c>true</c>.</param>
+    /// <param name="kernelInitializer">Default <c>"glorot_uniform"</c>.</param>
+    /// <param name="recurrentInitializer">Default <c>"orthogonal"</c>.</param>
+    /// <param name="biasInitializer">Default <c>"zeros"</c>.</param>
+    /// <param name="kernelRegularizer">Default none.</param>
+    /// <param name="recurrentRegularizer">Default none.</param>
+    /// <param name="biasRegularizer">Default none.</param>
+    /// <param name="kernelConstraint">Default none.</param>
+    /// <param name="recurrentConstraint">Default none.</param>
+    /// <param name="biasConstraint">Default none.</param>
+    /// <param name="dropout">Input dropout rate during training (default 0).</param>
+    /// <param name="recurrentDropout">Recurrent dropout rate during training (default 0).</param>
+    /// <param name="seed">Kept for Keras compatibility (default <c>null</c>).</param>
+    /// <param name="returnSequences">Return every step's output (default <c>false</c>).</param>
+    /// <param name="returnState">Also return the final state (default <c>false</c>).</param>
+    /// <param name="goBackwards">Process the sequence backwards (default <c>false</c>).</param>
+    /// <param name="stateful">Carry states across calls (default <c>false</c>).</param>
+    /// <param name="unroll">Keras' flag; disables the fused kernel (default <c>false</c>).</param>
+    /// <param name="resetAfter">Reset gate after the recurrent product (default <c>true</c>).</param>
+    /// <param name="useCudnn">Use the fused kernel: <c>null</c> = when possible (default), <c>true</c> = required, <c>false</c> = never.</param>
+    /// <param name="name">Name (default <c>gru</c>, made unique).</param>
+    public GRU(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
+        Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
+        Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
+        Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
+        double dropout = 0.0, double recurrentDropout = 0.0, int? seed = null, bool returnSequences = false, bool returnState = false,
+        bool goBackwards = false, bool stateful = false, bool unroll = false, bool resetAfter = true, bool? useCudnn = null,
+        string? name = null)
+        : base(new GRUCell(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+                kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
+                dropout, recurrentDropout, seed, resetAfter, name: "gru_cell"),
+            returnSequences, returnState, goBackwards, stateful, unroll, false, name)
+    {
+        UseCudnn = useCudnn;
+        InputSpec = new InputSpec(ndim: 3);
+    }
+
+    private GRU(GRUCell cell, bool returnSequences, bool returnState, bool goBackwards, bool stateful, bool unroll, bool zeroOutputForMask,
+        bool? useCudnn, string name) : base(cell, returnSequences, returnState, goBackwards, stateful, unroll, zeroOutputForMask, name)
+    {
+        UseCudnn = useCudnn;
+        InputSpec = new InputSpec(ndim: 3);
+    }
+
+    /// <summary>The cell.</summary>
+    public new GRUCell Cell => (GRUCell)base.Cell;
+    /// <summary>Output size.</summary>
+    public int Units => Cell.Units;
+    /// <summary>Whether the fused kernel is used: <c>null</c> auto, <c>true</c> required, <c>false</c> never.</summary>
+    public bool? UseCudnn { get; }
+
+    private protected override (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
+        IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
+    {
+        var cell = Cell;
+        var plan = FusedRnn.MaskPlan.Unsupported;
+        Tensor? lengths = null;
+        bool eligible = FusedAllowed(UseCudnn, training)
+                        && cell.ResetAfter
+                        && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
+                        && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid)
+                        && !(training && cell.DropoutRate > 0 && cell.Implementation == 1)
+                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
+        if (!eligible)
+        {
+            if (UseCudnn == true)
+                throw new KerasLayerException(this,
+                    "useCudnn=true was specified, but the fused kernel does not support this configuration (it needs resetAfter=true, tanh/sigmoid activations, no recurrent dropout, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
+            return null;
+        }
+        using (lengths)
+        {
+            var x = ApplyInputDropout(sequences, training, cell.InputDropoutMasks);
+            if (GoBackwards) x = x.flip(1);
+            var (y, h) = FusedRnn.Gru(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value,
+                plan == FusedRnn.MaskPlan.Packed ? lengths : null, ZeroOutputForMask);
+            return FusedResult(y, [h]);
+        }
+    }
+
+    internal override RNN CloneWith(bool goBackwards, string name) =>
+        new GRU((GRUCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
+        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var c = base.GetConfig();
+        foreach (var (k, v) in Cell.GetConfig())
+            if (k is not ("name" or "trainable" or "dtype")) c[k] = v;
+        c["use_cudnn"] = UseCudnn is null ? "auto" : UseCudnn.Value;
+        return c;
+    }
+}

@@ -1,0 +1,125 @@
+using Keras.Rnn.Activations;
+using Keras.Rnn.Backend;
+using Keras.Rnn.Constraints;
+using Keras.Rnn.Initializers;
+using Keras.Rnn.Regularizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Layers;
+
+/// <summary>
+/// Long Short-Term Memory layer (Keras' <c>LSTM</c>), an <see cref="RNN"/> over an <see cref="LSTMCell"/>.
+/// Weights in Keras' layout: kernel <c>(input_dim, 4·units)</c>, recurrent kernel <c>(units, 4·units)</c>, bias
+/// <c>(4·units,)</c>, gates <c>[i | f | c | o]</c>; states <c>[h, c]</c>.
+/// </summary>
+/// <remarks>
+/// When the configuration allows — <c>tanh</c>/<c>sigmoid</c> activations, no recurrent dropout, no unrolling, and no
+/// mask or a right-padded one (not with <c>goBackwards</c>) — it runs torch's fused LSTM kernel (cuDNN on GPU);
+/// otherwise a step loop. Both give the same numbers.
+/// </remarks>
+/// <example>
+/// <code>
+/// var model = new Sequential(new InputLayer([20, 1]), new LSTM(32), new Dense(1));
+/// var (seq, h, c) = new LSTM(64, returnSequences: true, returnState: true).Apply(x);
+/// </code>
+/// </example>
+public sealed class LSTM : RNN
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="units">Output and state size, positive.</param>
+    /// <param name="activation">Default <c>"tanh"</c>.</param>
+    /// <param name="recurrentActivation">Gate activation (default <c>"sigmoid"</c>).</param>
+    /// <param name="useBias">Default <c>true</c>.</param>
+    /// <param name="kernelInitializer">Default <c>"glorot_uniform"</c>.</param>
+    /// <param name="recurrentInitializer">Default <c>"orthogonal"</c>.</param>
+    /// <param name="biasInitializer">Default <c>"zeros"</c>.</param>
+    /// <param name="unitForgetBias">Forget-gate bias starts at 1 (default <c>true</c>).</param>
+    /// <param name="kernelRegularizer">Default none.</param>
+    /// <param name="recurrentRegularizer">Default none.</param>
+    /// <param name="biasRegularizer">Default none.</param>
+    /// <param name="kernelConstraint">Default none.</param>
+    /// <param name="recurrentConstraint">Default none.</param>
+    /// <param name="biasConstraint">Default none.</param>
+    /// <param name="dropout">Input dropout rate during training, one mask per sequence (default 0).</param>
+    /// <param name="recurrentDropout">Recurrent dropout rate during training (default 0).</param>
+    /// <param name="seed">Kept for Keras compatibility (default <c>null</c>).</param>
+    /// <param name="returnSequences">Return every step's output (default <c>false</c>).</param>
+    /// <param name="returnState">Also return <c>h</c> and <c>c</c> (default <c>false</c>).</param>
+    /// <param name="goBackwards">Process the sequence backwards (default <c>false</c>).</param>
+    /// <param name="stateful">Carry states across calls (default <c>false</c>).</param>
+    /// <param name="unroll">Keras' flag; disables the fused kernel (default <c>false</c>).</param>
+    /// <param name="useCudnn">Use the fused kernel: <c>null</c> = when possible (Keras' <c>"auto"</c>, default), <c>true</c> = required, <c>false</c> = never.</param>
+    /// <param name="name">Name (default <c>lstm</c>, made unique).</param>
+    public LSTM(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
+        Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
+        bool unitForgetBias = true, Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
+        Regularizer? biasRegularizer = null, Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null,
+        Constraint? biasConstraint = null, double dropout = 0.0, double recurrentDropout = 0.0, int? seed = null,
+        bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool stateful = false, bool unroll = false,
+        bool? useCudnn = null, string? name = null)
+        : base(new LSTMCell(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
+                unitForgetBias, kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint,
+                biasConstraint, dropout, recurrentDropout, seed, name: "lstm_cell"),
+            returnSequences, returnState, goBackwards, stateful, unroll, false, name)
+    {
+        UseCudnn = useCudnn;
+        InputSpec = new InputSpec(ndim: 3);
+    }
+
+    private LSTM(LSTMCell cell, bool returnSequences, bool returnState, bool goBackwards, bool stateful, bool unroll, bool zeroOutputForMask,
+        bool? useCudnn, string name) : base(cell, returnSequences, returnState, goBackwards, stateful, unroll, zeroOutputForMask, name)
+    {
+        UseCudnn = useCudnn;
+        InputSpec = new InputSpec(ndim: 3);
+    }
+
+    /// <summary>The cell.</summary>
+    public new LSTMCell Cell => (LSTMCell)base.Cell;
+    /// <summary>Output size.</summary>
+    public int Units => Cell.Units;
+    /// <summary>Whether the fused kernel is used: <c>null</c> auto, <c>true</c> required, <c>false</c> never.</summary>
+    public bool? UseCudnn { get; }
+
+    private protected override (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
+        IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
+    {
+        var cell = Cell;
+        var plan = FusedRnn.MaskPlan.Unsupported;
+        Tensor? lengths = null;
+        bool eligible = FusedAllowed(UseCudnn, training)
+                        && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
+                        && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid)
+                        && !(training && cell.DropoutRate > 0 && cell.Implementation == 1)
+                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
+        if (!eligible)
+        {
+            if (UseCudnn == true)
+                throw new KerasLayerException(this,
+                    "useCudnn=true was specified, but the fused kernel does not support this configuration (it needs tanh/sigmoid activations, no recurrent dropout, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
+            return null;
+        }
+        using (lengths)
+        {
+            var x = ApplyInputDropout(sequences, training, cell.InputDropoutMasks);
+            if (GoBackwards) x = x.flip(1);
+            var (y, h, c) = FusedRnn.Lstm(x, initialState[0], initialState[1], cell.Kernel!.Value, cell.RecurrentKernel!.Value,
+                cell.Bias?.Value, plan == FusedRnn.MaskPlan.Packed ? lengths : null, ZeroOutputForMask);
+            return FusedResult(y, [h, c]);
+        }
+    }
+
+    internal override RNN CloneWith(bool goBackwards, string name) =>
+        new LSTM((LSTMCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
+        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
+
+    /// <inheritdoc />
+    public override Dictionary<string, object?> GetConfig()
+    {
+        var c = base.GetConfig();
+        foreach (var (k, v) in Cell.GetConfig())
+            if (k is not ("name" or "trainable" or "dtype")) c[k] = v;
+        c["use_cudnn"] = UseCudnn is null ? "auto" : UseCudnn.Value;
+        return c;
+    }
+}

@@ -1,0 +1,99 @@
+using Keras.Rnn.Backend;
+using Keras.Rnn.Constraints;
+using Keras.Rnn.Regularizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn;
+
+/// <summary>
+/// A weight of a layer (Keras' <c>keras.Variable</c>): a named tensor, trainable or not, stored in Keras' layout
+/// (e.g. an LSTM kernel is <c>(input_dim, 4 * units)</c>), optionally with a regularizer and a constraint.
+/// </summary>
+public sealed class Variable
+{
+    private bool _trainable;
+
+    internal Variable(string name, string path, Tensor value, bool trainable, Regularizer? regularizer, Constraint? constraint)
+    {
+        Name = name;
+        Path = path;
+        _trainable = trainable;
+        Regularizer = regularizer;
+        Constraint = constraint;
+        // Variables outlive any dispose scope that happens to be open when a layer builds.
+        Value = value.detach().requires_grad_(trainable).DetachFromDisposeScope();
+    }
+
+    /// <summary>The variable's own name, e.g. <c>kernel</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The path of the variable, e.g. <c>lstm/lstm_cell/kernel</c>.</summary>
+    public string Path { get; internal set; }
+
+    /// <summary>The live tensor. Training updates it in place; do not dispose it.</summary>
+    public Tensor Value { get; private set; }
+
+    /// <summary>The shape (Keras layout).</summary>
+    public long[] Shape => Value.shape;
+
+    /// <summary>Whether optimizers update this variable (also controls whether gradients are computed for it).</summary>
+    public bool Trainable
+    {
+        get => _trainable;
+        set
+        {
+            _trainable = value;
+            Value.requires_grad_(value);
+        }
+    }
+
+    /// <summary>The penalty added to the loss for this variable, if any.</summary>
+    public Regularizer? Regularizer { get; }
+
+    /// <summary>The projection applied after each optimizer update, if any.</summary>
+    public Constraint? Constraint { get; }
+
+    /// <summary>Number of elements.</summary>
+    public long Size => Value.numel();
+
+    /// <summary>Copies <paramref name="value"/> into the variable; shapes must match exactly.</summary>
+    /// <param name="value">The new value (any device, any floating dtype).</param>
+    /// <exception cref="ArgumentException">The shape differs.</exception>
+    public void Assign(Tensor value)
+    {
+        if (!value.shape.SequenceEqual(Value.shape))
+            throw new ArgumentException(
+                $"Variable '{Path}': expected a value of shape {Keras.Rnn.Shape.Format(Value.shape.Select(d => (int?)d).ToArray())}, got {Keras.Rnn.Shape.Format(value.shape.Select(d => (int?)d).ToArray())}.");
+        using var _ = torch.no_grad();
+        Value.copy_(value);
+    }
+
+    /// <summary>Copies a .NET array (any rank; float or double) into the variable; shapes must match.</summary>
+    /// <param name="value">The new value.</param>
+    /// <exception cref="ArgumentException">The shape differs or the element type is not numeric.</exception>
+    public void Assign(Array value)
+    {
+        using var t = ArrayConversion.ToTensor(value, $"value for variable '{Path}'");
+        Assign(t);
+    }
+
+    /// <summary>A detached CPU copy of the value.</summary>
+    public Tensor ToTensor() => Value.detach().cpu().clone();
+
+    /// <summary>The value as a .NET array of the variable's rank (e.g. <c>float[,]</c> for a kernel).</summary>
+    public Array ToArray() => ArrayConversion.ToArray(Value);
+
+    /// <summary>Moves the variable to a device, keeping its identity (optimizer state follows lazily).</summary>
+    internal void MoveTo(Device device)
+    {
+        if (Value.device == device) return;
+        var moved = Value.detach().to(device).requires_grad_(_trainable).DetachFromDisposeScope();
+        var old = Value;
+        Value = moved;
+        old.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"<Variable path={Path}, shape={Keras.Rnn.Shape.Format(Shape.Select(d => (int?)d).ToArray())}, trainable={Trainable}>";
+}
