@@ -1,0 +1,3 @@
+using Keras.Rnn.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Keras.Rnn;
+using Keras.Rnn.Layers;
+using Keras.Rnn.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Benchmarks;
+
+/// <summary>
+/// <c>Model.Fit</c> against a hand-written TorchSharp loop (nn.LSTM/nn.GRU + nn.Linear + torch.optim.Adam + MSE, same
+/// shapes, same data, shuffled mini-batches), interleaved in the same process; reports the median time per training
+/// step and the ratio.
+/// </summary>
+internal static class FitBenchmark
+{
+    public static void Run(BenchmarkOptions options)
+    {
+        int batch = 64, steps = 50, inputs = 128, units = 256;
+        int batchesPerEpoch = options.Quick ? 4 : 8;
+        int repeats = options.Quick ? 3 : 5;
+        Console.WriteLine($"Fit vs raw TorchSharp loop: batch {batch}, {steps} steps, {inputs} inputs, {units} units, Adam, MSE; " +
+                          $"{batchesPerEpoch} batches per epoch, median of {repeats} epochs after one warm-up epoch");
+        Console.WriteLine($"{"scenario",-10} {"ours ms/step",13} {"raw ms/step",12} {"ratio",7}");
+        foreach (var cell in new[] { "lstm", "gru" })
+        {
+            KerasApi.SetRandomSeed(0);
+            var x = torch.randn(batch * batchesPerEpoch, steps, inputs);
+            var y = torch.randn(batch * batchesPerEpoch, 1);
+            var ours = new List<double>();
+            var raw = new List<double>();
+            var model = BuildModel(cell, steps, inputs, units);
+            var rawLoop = new RawLoop(cell, inputs, units);
+            // Warm-up both.
+            TimeOurs(model, x, y, batch);
+            rawLoop.Epoch(x, y, batch);
+            for (int r = 0; r < repeats; r++)
+            {
+                ours.Add(TimeOurs(model, x, y, batch) / batchesPerEpoch);
+                raw.Add(rawLoop.Epoch(x, y, batch) / batchesPerEpoch);
+            }
+            double o = MachineInfo.Median(ours), w = MachineInfo.Median(raw);
+            Console.WriteLine($"{cell,-10} {MachineInfo.F(o, "F1"),13} {MachineInfo.F(w, "F1"),12} {MachineInfo.F(o / w),7}");
+            x.Dispose();
+            y.Dispose();
+        }
+        Console.WriteLine();
+    }
+
+    private static Model BuildModel(string cell, int steps, int inputs, int units)
+    {
+        Layer recurrent = cell == "lstm" ? new LSTM(units) : new GRU(units);
+        var model = new Sequential(new InputLayer([steps, inputs]), recurrent, new Dense(1));
+        model.Compile(optimizer: "adam", loss: "mse");
+        return model;
+    }
+
+    private static double TimeOurs(Model model, Tensor x, Tensor y, int batch)
+    {
+        var clock = Stopwatch.StartNew();
+        model.Fit(x, y, batchSize: batch, epochs: 1, verbose: 0, shuffle: true);
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>What a C# developer writes with TorchSharp alone.</summary>
+    private sealed class RawLoop
+    {
+        private readonly nn.Module<Tensor, Tensor> _model;
+        private readonly optim.Optimizer _optimizer;
+
+        public RawLoop(string cell, int inputs, int units)
+        {
+            _model = new Net(cell, inputs, units);
+            _optimizer = optim.Adam(_model.parameters(), lr: 0.001);
+        }
+
+        public double Epoch(Tensor x, Tensor y, int batch)
+        {
+            var clock = Stopwatch.StartNew();
+            long n = x.shape[0];
+            using var perm = torch.randperm(n);
+            for (long start = 0; start < n; start += batch)
+            {
+                using var scope = torch.NewDisposeScope();
+                var idx = perm.narrow(0, start, Math.Min(batch, n - start));
+                var xb = x.index_select(0, idx);
+                var yb = y.index_select(0, idx);
+                _optimizer.zero_grad();
+                var loss = nn.functional.mse_loss(_model.forward(xb), yb);
+                loss.backward();
+                _optimizer.step();
+            }
+            return clock.Elapsed.TotalMilliseconds;
+        }
+    }
+
+    private sealed class Net : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module? _lstm;
+        private readonly nn.Module? _gru;
+        private readonly Modules.Linear _head;
+
+        public Net(string cell, int inputs, int units) : base("raw")
+        {
+            if (cell == "lstm") _lstm = nn.LSTM(inputs, units, batchFirst: true);
+            else _gru = nn.GRU(inputs, units, batchFirst: true);
+            _head = nn.Linear(units, 1);
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x)
+        {
+            Tensor h;
+            if (_lstm is Modules.LSTM lstm)
+            {
+                var (y, _, _) = lstm.forward(x);
+                h = y[.., -1, ..];
+            }
+            else
+            {
+                var (y, _) = ((Modules.GRU)_gru!).forward(x);
+                h = y[.., -1, ..];
+            }
+            return _head.forward(h);
+        }
+    }
+}
