@@ -104,6 +104,15 @@ internal static class LossUtils
         return aligned;
     }
 
+    /// <summary><see cref="DivideNoNan(Tensor, Tensor)"/> of a host number by a tensor, without a host-to-device copy.</summary>
+    public static Tensor DivideNoNan(double x, Tensor y)
+    {
+        using var zero = y.eq(0);
+        using var safe = y.masked_fill(zero, 1);
+        using var q = safe.reciprocal().mul_(x);
+        return q.masked_fill(zero, 0);
+    }
+
     /// <summary>Keras' <c>divide_no_nan</c>: <c>x / y</c>, and 0 where <c>y == 0</c> (without NaN gradients).</summary>
     public static Tensor DivideNoNan(Tensor x, Tensor y)
     {
@@ -145,9 +154,8 @@ internal static class LossUtils
         {
             if (reduction is "mean" or "sum_over_batch_size")
             {
-                using var total = torch.tensor((float)mask.numel(), ScalarType.Float32, mask.device);
                 using var valid = fm.sum();
-                using var weight = DivideNoNan(total, valid);
+                using var weight = DivideNoNan(mask.numel(), valid);
                 floatMask = fm.mul(weight);
             }
             else
@@ -176,11 +184,18 @@ internal static class LossUtils
         var loss = values.sum();
         if (reduction is "sum_over_batch_size" or "mean" or "mean_with_sample_weight")
         {
-            using var divisor = reduction == "mean_with_sample_weight" && sampleWeight is not null
-                ? sampleWeight.sum().to_type(loss.dtype)
-                : torch.tensor((float)values.numel(), loss.dtype, loss.device);
             using var sum = loss;
-            loss = DivideNoNan(sum, divisor);
+            if (reduction == "mean_with_sample_weight" && sampleWeight is not null)
+            {
+                using var divisor = sampleWeight.sum().to_type(loss.dtype);
+                loss = DivideNoNan(sum, divisor);
+            }
+            else
+            {
+                // The divisor is the number of values, known on the host (0 only for an empty tensor: divide_no_nan gives 0).
+                long count = values.numel();
+                loss = count == 0 ? sum.mul(0) : sum.div(count);
+            }
         }
         return loss;
     }

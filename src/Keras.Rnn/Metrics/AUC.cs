@@ -25,6 +25,8 @@ public class AUC : Metric
     private readonly bool _evenly;
     private readonly bool _initFromThresholds;
     private readonly double[]? _labelWeights;
+    private readonly DeviceConstant _thresholdTensor;
+    private readonly DeviceConstant? _labelWeightTensor;
     private MetricState? _tp, _fp, _tn, _fn;
     private long? _numLabelsBuilt;
 
@@ -82,10 +84,12 @@ public class AUC : Metric
             _evenly = true;
         }
         _thresholds = [0.0 - LossUtils.Epsilon, .. inner, 1.0 + LossUtils.Epsilon];
+        _thresholdTensor = new DeviceConstant(_thresholds);
         MultiLabel = multiLabel;
         NumLabels = numLabels;
         FromLogits = fromLogits;
         _labelWeights = labelWeights is null ? null : (double[])labelWeights.Clone();
+        _labelWeightTensor = _labelWeights is null ? null : new DeviceConstant(_labelWeights);
         if (multiLabel)
         {
             if (numLabels is { } nl) Build(nl);
@@ -146,8 +150,8 @@ public class AUC : Metric
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var pred = FromLogits ? torch.sigmoid(LossUtils.ToFloat(yPred.detach())) : yPred;
-        var labelWeights = MultiLabel || _labelWeights is null ? null : torch.tensor(_labelWeights.Select(w => (float)w).ToArray());
-        ConfusionMatrixUtils.Update(Owner, yTrue, pred, _thresholds, _evenly, null, null, sampleWeight, MultiLabel, labelWeights,
+        ConfusionMatrixUtils.Update(Owner, yTrue, pred, _thresholds, _thresholdTensor, _evenly, null, null, sampleWeight, MultiLabel,
+            MultiLabel ? null : _labelWeightTensor,
             _tp, _fp, _tn, _fn);
     }
 

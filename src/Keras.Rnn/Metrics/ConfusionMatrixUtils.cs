@@ -40,7 +40,7 @@ internal static class ConfusionMatrixUtils
     {
         var kk = (int)Math.Min(k, x.shape[^1]);
         var (_, indices) = x.topk(kk, dim: -1);
-        var keep = torch.zeros_like(x).scatter_(-1, indices, 1.0);
+        var keep = torch.zeros_like(x).scatter_(-1, indices, torch.ones(indices.shape, x.dtype, x.device));
         return x.mul(keep).add(keep.neg().add(1.0).mul(NegInf));
     }
 
@@ -48,8 +48,8 @@ internal static class ConfusionMatrixUtils
     /// Adds one batch to the given accumulators (float64 <see cref="MetricState"/>s of shape <c>(n,)</c>, or
     /// <c>(n, labels)</c> when <paramref name="multiLabel"/>). Labels count as positive when non-zero.
     /// </summary>
-    public static void Update(string owner, Tensor yTrue, Tensor yPred, double[] thresholds, bool evenly, int? topK, int? classId,
-        Tensor? sampleWeight, bool multiLabel, Tensor? labelWeights,
+    public static void Update(string owner, Tensor yTrue, Tensor yPred, double[] thresholds, DeviceConstant thresholdTensor, bool evenly,
+        int? topK, int? classId, Tensor? sampleWeight, bool multiLabel, DeviceConstant? labelWeights,
         MetricState? tp, MetricState? fp, MetricState? tn, MetricState? fn)
     {
         using var noGrad = torch.no_grad();
@@ -93,10 +93,10 @@ internal static class ConfusionMatrixUtils
         }
         if (labelWeights is not null && !multiLabel)
         {
-            var lw = labelWeights.to(device).to_type(ScalarType.Float32).unsqueeze(0);
+            var lw = labelWeights.On(device).unsqueeze(0);
             if (!LossUtils.Broadcastable(lw.shape, yp.shape))
                 throw new ArgumentException(
-                    $"{owner}: label_weights of length {labelWeights.shape[0]} do not match y_pred of shape {LossUtils.FormatShape(yPred.shape)}.");
+                    $"{owner}: label_weights of length {lw.shape[1]} do not match y_pred of shape {LossUtils.FormatShape(yPred.shape)}.");
             lw = lw.broadcast_to(yp.shape);
             weights = weights is null ? lw : weights.mul(lw);
         }
@@ -133,7 +133,7 @@ internal static class ConfusionMatrixUtils
         }
         else
         {
-            var thr = torch.tensor(thresholds.Select(t => (float)t).ToArray(), ScalarType.Float32, device);
+            var thr = thresholdTensor.On(device);
             Tensor preds, labels;
             Tensor? w = null;
             if (multiLabel)

@@ -40,8 +40,12 @@ public class Mean : Metric
     public void Update(Tensor values, double sampleWeight)
     {
         ArgumentNullException.ThrowIfNull(values);
+        // Keras with a scalar weight: the values are averaged to one number, which is weighted by it.
+        using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        UpdateCore(values, null, torch.tensor(sampleWeight, ScalarType.Float32, values.device));
+        var v = values.detach().to_type(ScalarType.Float32);
+        _total.Add(v.mean().mul(sampleWeight));
+        _count.Add(sampleWeight, v.device);
     }
 
     /// <summary>Adds one host value with a weight.</summary>

@@ -17,6 +17,7 @@ public class Precision : Metric
     private readonly double[]? _initThresholds;
     private readonly double[] _thresholds;
     private readonly bool _evenly;
+    private readonly DeviceConstant _thresholdTensor;
     private readonly MetricState _tp;
     private readonly MetricState _fp;
 
@@ -32,6 +33,7 @@ public class Precision : Metric
         : base(name ?? Naming.Uniquify("precision"))
     {
         (_initThresholds, _thresholds, _evenly) = ParseThresholds(thresholds, topK, nameof(thresholds));
+        _thresholdTensor = new DeviceConstant(_thresholds);
         TopK = topK;
         ClassId = classId;
         _tp = new MetricState(_thresholds.Length);
@@ -65,7 +67,7 @@ public class Precision : Metric
     {
         ArgumentNullException.ThrowIfNull(yTrue);
         ArgumentNullException.ThrowIfNull(yPred);
-        ConfusionMatrixUtils.Update(Owner, yTrue, yPred, _thresholds, _evenly, TopK, ClassId, sampleWeight, false, null,
+        ConfusionMatrixUtils.Update(Owner, yTrue, yPred, _thresholds, _thresholdTensor, _evenly, TopK, ClassId, sampleWeight, false, null,
             _tp, _fp, null, null);
     }
 

@@ -17,6 +17,7 @@ public class Recall : Metric
     private readonly double[]? _initThresholds;
     private readonly double[] _thresholds;
     private readonly bool _evenly;
+    private readonly DeviceConstant _thresholdTensor;
     private readonly MetricState _tp;
     private readonly MetricState _fn;
 
@@ -32,6 +33,7 @@ public class Recall : Metric
         : base(name ?? Naming.Uniquify("recall"))
     {
         (_initThresholds, _thresholds, _evenly) = Precision.ParseThresholds(thresholds, topK, nameof(thresholds));
+        _thresholdTensor = new DeviceConstant(_thresholds);
         TopK = topK;
         ClassId = classId;
         _tp = new MetricState(_thresholds.Length);
@@ -53,7 +55,7 @@ public class Recall : Metric
     {
         ArgumentNullException.ThrowIfNull(yTrue);
         ArgumentNullException.ThrowIfNull(yPred);
-        ConfusionMatrixUtils.Update(Owner, yTrue, yPred, _thresholds, _evenly, TopK, ClassId, sampleWeight, false, null,
+        ConfusionMatrixUtils.Update(Owner, yTrue, yPred, _thresholds, _thresholdTensor, _evenly, TopK, ClassId, sampleWeight, false, null,
             _tp, null, null, _fn);
     }
 
