@@ -1,0 +1,17 @@
+using Keras.Rnn.Losses;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Metrics;
+
+/// <summary>Mean absolute percentage error (Keras' <c>MeanAbsolutePercentageError</c> metric).</summary>
+/// <remarks>A <see cref="MeanMetricWrapper"/>: sample weights and a <c>(batch, time)</c> mask apply as Keras applies them.</remarks>
+public class MeanAbsolutePercentageError : MeanMetricWrapper
+{
+    /// <summary>Creates the metric.</summary>
+    /// <param name="name">Name (default <c>"mean_absolute_percentage_error"</c>).</param>
+    public MeanAbsolutePercentageError(string name = "mean_absolute_percentage_error") : base(name)
+    {
+    }
+
+    private protected override (Tensor Values, Tensor? Mask) ComputeValues(Tensor yTrue, Tensor yPred) => (LossFunctions.MeanAbsolutePercentageError(yTrue, yPred, Owner), null);
+}
