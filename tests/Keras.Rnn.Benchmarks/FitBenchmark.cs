@@ -3,6 +3,9 @@ using Keras.Rnn;
 using Keras.Rnn.Layers;
 using Keras.Rnn.Models;
 using TorchSharp;
+using TorchLSTM = TorchSharp.Modules.LSTM;
+using TorchGRU = TorchSharp.Modules.GRU;
+using TorchLinear = TorchSharp.Modules.Linear;
 using static TorchSharp.torch;
 
 namespace Keras.Rnn.Benchmarks;
@@ -98,7 +101,7 @@ internal static class FitBenchmark
     {
         private readonly nn.Module? _lstm;
         private readonly nn.Module? _gru;
-        private readonly Modules.Linear _head;
+        private readonly TorchLinear _head;
 
         public Net(string cell, int inputs, int units) : base("raw")
         {
@@ -111,14 +114,14 @@ internal static class FitBenchmark
         public override Tensor forward(Tensor x)
         {
             Tensor h;
-            if (_lstm is Modules.LSTM lstm)
+            if (_lstm is TorchLSTM lstm)
             {
                 var (y, _, _) = lstm.forward(x);
                 h = y[.., -1, ..];
             }
             else
             {
-                var (y, _) = ((Modules.GRU)_gru!).forward(x);
+                var (y, _) = ((TorchGRU)_gru!).forward(x);
                 h = y[.., -1, ..];
             }
             return _head.forward(h);

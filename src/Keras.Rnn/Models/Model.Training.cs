@@ -37,7 +37,8 @@ public partial class Model
     /// <summary>Whether a compiled metric of this name improves upwards (<c>true</c>), downwards (<c>false</c>), or is unknown.</summary>
     internal bool? MetricDirection(string name) => _trainer?.MetricDirection(name);
 
-    private protected override long OptimizerParameterCount() => Optimizer is { Iterations: > 0 } o ? o.VariableCount : 0;
+    /// <summary>Number of optimizer state elements (Keras' "Optimizer params"), once the optimizer has built its state.</summary>
+    private long OptimizerParameterCount() => Optimizer is { Built: true } o ? o.VariableCount : 0;
 
     partial void OnDeviceChangedCore(torch.Device device) => Optimizer?.MoveStateTo(device);
 
@@ -322,6 +323,8 @@ public partial class Model
             trainingLogs = epochLogs;
             if (StopTraining) break;
         }
+        // Keras: with an exponential moving average, the weights become the averages when training ends.
+        if (trainer.Optimizer is { UseEma: true, Built: true }) trainer.Optimizer.FinalizeVariableValues(TrainableWeights);
         list.TrainEnd(trainingLogs);
         History = list.History!;
         return History;

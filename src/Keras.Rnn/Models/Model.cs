@@ -139,9 +139,6 @@ public partial class Model : Layer
         return Utils.SummaryUtils.Render(this, lineLength, OptimizerParameterCount());
     }
 
-    /// <summary>Number of optimizer state elements, once the optimizer has built its state.</summary>
-    private protected virtual long OptimizerParameterCount() => 0;
-
     // ---------------------------------------------------------------- graph construction
 
     /// <summary>Builds the graph structures from inputs and outputs (Keras' <c>map_graph</c>).</summary>
@@ -178,6 +175,14 @@ public partial class Model : Layer
             ordered.Add(node);
         }
         foreach (var o in outputs) Visit(o);
+
+        // An input layer reached from the outputs but not declared as an input can never receive data (Keras 3 fails
+        // only when the model is called; failing here names the missing input).
+        foreach (var node in ordered)
+            if (node.Layer is InputLayer && !inputSet.Contains(node.Outputs[0]))
+                throw new ArgumentException(
+                    $"Graph disconnected: model '{Name}' uses the input \"{node.Layer.Name}\" {node.Outputs[0].Shape}, which is not among its inputs " +
+                    $"[{string.Join(", ", inputs.Select(i => i.Node!.Layer.Name))}]. Add it to the model's inputs.");
 
         var inGraph = new HashSet<Node>(ordered);
         var nodeDepths = new Dictionary<Node, int>();

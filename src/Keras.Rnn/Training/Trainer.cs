@@ -65,7 +65,7 @@ internal sealed class Trainer
                 throw new InvalidOperationException(
                     $"The loss of model '{_model.Name}' does not depend on any trainable weight; check that the outputs are connected to trainable layers.");
             var parameters = trainable.Select(v => v.Value).ToList();
-            var grads = torch.autograd.grad([total], parameters, allow_unused: true);
+            var grads = torch.autograd.grad([Optimizer.ScaleLoss(total)], parameters, allow_unused: true);
             var gradList = new Tensor?[trainable.Count];
             for (int i = 0; i < gradList.Length; i++) gradList[i] = grads[i] is { } g && !g.IsInvalid ? g : null;
             Optimizer.ApplyGradients(gradList, trainable);

@@ -63,10 +63,10 @@ public class InitializerTests
     {
         using var a = new RandomNormal(seed: 11).Call([5, 5]);
         using var b = new RandomNormal(seed: 11).Call([5, 5]);
-        Assert.True(a.equal(b));
+        Assert.True(a.EqualsExactly(b));
         using var c = new RandomNormal().Call([5, 5]);
         using var d = new RandomNormal().Call([5, 5]);
-        Assert.False(c.equal(d));
+        Assert.False(c.EqualsExactly(d));
         using var u = new RandomUniform(-0.5, 0.25, seed: 2).Call([1000]);
         Assert.True(u.min().item<float>() >= -0.5 && u.max().item<float>() < 0.25);
     }
@@ -77,7 +77,7 @@ public class InitializerTests
         Assert.Equal(0, new Zeros().Call([3]).sum().item<float>());
         Assert.Equal(6, new Ones().Call([2, 3]).sum().item<float>());
         Assert.Equal(new float[] { 2.5f, 2.5f }, new Constant(2.5).Call([2]).data<float>().ToArray());
-        Assert.True(new Identity(3).Call([2, 2]).equal(torch.tensor(new float[] { 3, 0, 0, 3 }).reshape(2, 2)));
+        Assert.True(new Identity(3).Call([2, 2]).EqualsExactly(torch.tensor(new float[] { 3, 0, 0, 3 }).reshape(2, 2)));
     }
 
     [Fact]

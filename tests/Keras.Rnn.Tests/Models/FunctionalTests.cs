@@ -71,7 +71,7 @@ public class FunctionalTests
     [Fact]
     public void NestedModelIsALayer()
     {
-        var inner = new Sequential(new InputLayer([6, 2]), new GRU(3, returnSequences: true), new Dense(2), name: "inner");
+        var inner = new Sequential([new InputLayer([6, 2]), new GRU(3, returnSequences: true), new Dense(2)], name: "inner");
         var x = KerasApi.Input(shape: [6, 2]);
         var y = new LSTM(4).Apply(inner.Apply(x));
         var outer = new Model(x, y);

@@ -11,7 +11,7 @@ public class WeightsTests
     [Fact]
     public void GetWeightsFollowsKerasOrderAndShapes()
     {
-        var model = new Sequential(new InputLayer([7, 3]), new LSTM(4, returnSequences: true), new GRU(5), new GRU(2, resetAfter: false), new Dense(1));
+        var model = new Sequential(new InputLayer([7, 3]), new LSTM(4, returnSequences: true), new GRU(5, returnSequences: true), new GRU(2, resetAfter: false), new Dense(1));
         var shapes = model.GetWeights().Select(w => string.Join("x", Enumerable.Range(0, w.Rank).Select(w.GetLength))).ToArray();
         Assert.Equal(["3x16", "4x16", "16", "4x15", "5x15", "2x15", "5x6", "2x6", "6", "2x1", "1"], shapes);
         Assert.Equal(["lstm_cell/kernel", "lstm_cell/recurrent_kernel", "lstm_cell/bias"],

@@ -11,7 +11,7 @@ namespace Keras.Rnn.Layers;
 /// <code>
 /// var scale = new Lambda(x => x * 2);
 /// var lastStep = new Lambda(x => x[.., -1, ..], outputShape: s => new Shape(s[0], s[2]));
-/// var sum = new Lambda(xs => xs[0] + xs[1]);      // several inputs
+/// var sum = Lambda.Multi(xs => xs[0] + xs[1]);    // several inputs
 /// </code>
 /// </example>
 public sealed class Lambda : Layer
@@ -33,17 +33,20 @@ public sealed class Lambda : Layer
         SupportsMasking = maskPassThrough;
     }
 
-    /// <summary>Wraps a function of several inputs.</summary>
-    /// <param name="function">The computation; it receives the inputs in order.</param>
-    /// <param name="outputShape">The output shape as a function of the input shapes; default: found by running the function.</param>
-    /// <param name="name">Name (default <c>lambda</c>, made unique).</param>
-    public Lambda(Func<IReadOnlyList<Tensor>, Tensor> function, Func<IReadOnlyList<Shape>, Shape>? outputShape = null, string? name = null)
+    private Lambda(Func<IReadOnlyList<Tensor>, Tensor> function, Func<IReadOnlyList<Shape>, Shape>? outputShape, string? name)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(function);
         _function = function;
         _outputShape = outputShape;
     }
+
+    /// <summary>Wraps a function of several inputs (called as <c>layer.Apply([a, b])</c>).</summary>
+    /// <param name="function">The computation; it receives the inputs in order.</param>
+    /// <param name="outputShape">The output shape as a function of the input shapes; default: found by running the function.</param>
+    /// <param name="name">Name (default <c>lambda</c>, made unique).</param>
+    public static Lambda Multi(Func<IReadOnlyList<Tensor>, Tensor> function, Func<IReadOnlyList<Shape>, Shape>? outputShape = null, string? name = null) =>
+        new(function, outputShape, name);
 
     /// <inheritdoc />
     protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context) => [_function(inputs)];

@@ -52,7 +52,7 @@ public class CoreLayerTests
     {
         var dropout = new Dropout(0.25);
         var x = torch.ones(1, 1000);
-        Assert.True(dropout.Apply(x).equal(x));
+        Assert.True(dropout.Apply(x).EqualsExactly(x));
         var trained = dropout.Apply(x, training: true);
         var kept = trained.ne(0);
         Assert.True(trained.masked_select(kept).allclose(torch.full(1, 1 / 0.75f)));
@@ -60,7 +60,7 @@ public class CoreLayerTests
         Assert.InRange(fraction, 0.68, 0.82);
         var noise = new Dropout(0.5, noiseShape: [null, 1, null]).Apply(torch.ones(2, 5, 4), training: true);
         // The same features are dropped at every time step.
-        Assert.True(noise[.., 0..1, ..].expand(2, 5, 4).equal(noise));
+        Assert.True(noise[.., 0..1, ..].expand(2, 5, 4).EqualsExactly(noise));
         Assert.Throws<ArgumentException>(() => new Dropout(1.0));
     }
 
@@ -103,11 +103,11 @@ public class CoreLayerTests
         var last = new Lambda(t => t[.., -1, ..]).Apply(x);
         Assert.Equal(new Shape(null, 3), last.Single().Shape);
         var doubled = new Lambda(t => t * 2, outputShape: s => s).Apply(x);
-        var summed = new Lambda(xs => xs[0] + xs[1]).Apply([doubled, x]);
+        var summed = Lambda.Multi(xs => xs[0] + xs[1]).Apply([doubled, x]);
         var model = new Model(x, [last, summed]);
         var data = torch.randn(2, 5, 3);
         var outputs = model.ApplyAll([data]);
-        Assert.True(outputs[0].equal(data[.., -1, ..]));
+        Assert.True(outputs[0].EqualsExactly(data[.., -1, ..]));
         Assert.True(outputs[1].allclose(data * 3));
     }
 
