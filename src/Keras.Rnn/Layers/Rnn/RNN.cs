@@ -146,7 +146,7 @@ public class RNN : Layer
         }
         else if (Stateful)
         {
-            if (_states is null || _states[0].device != sequences.device)
+            if (_states is null || _states[0].device_type != sequences.device_type || _states[0].device_index != sequences.device_index)
                 StoreStates(Cell.GetInitialState(batch, sequences.device));
             initial = _states!;
         }
