@@ -74,6 +74,18 @@ public sealed class Bidirectional : Layer
         Backward.ResetStates();
     }
 
+    internal override (IReadOnlyList<Tensor> Outputs, IReadOnlyList<Tensor?> Masks) Invoke(IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training, IReadOnlyDictionary<string, object?>? arguments,
+        List<Tensor>? losses)
+    {
+        if (inputs.Count > 0 && inputs[0].dim() > 0)
+        {
+            Forward.NoteEagerBatchSize(inputs[0].shape[0]);
+            Backward.NoteEagerBatchSize(inputs[0].shape[0]);
+        }
+        return base.Invoke(inputs, masks, initialState, training, arguments, losses);
+    }
+
     /// <inheritdoc />
     protected override void BuildCore(IReadOnlyList<Shape> inputShapes)
     {

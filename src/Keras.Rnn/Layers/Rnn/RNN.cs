@@ -87,12 +87,29 @@ public class RNN : Layer
         Cell.Build(new Shape([sequences[0], .. sequences.Slice(2)]));
         if (Stateful)
         {
-            if (sequences[0] is null && BatchSize is null)
+            if (sequences[0] is null && BatchSize is null && _expectedBatchSize is null)
                 throw new KerasLayerException(this,
                     $"when using stateful=true in an RNN, the batch size must be static. Found dynamic batch size: sequence.shape={sequences}. " +
                     "Give the input a fixed batch size (Input(shape, batchSize: N) or InputLayer(shape, batchSize: N)).");
-            _expectedBatchSize = sequences[0] ?? BatchSize;
+            _expectedBatchSize = sequences[0] ?? BatchSize ?? _expectedBatchSize;
         }
+    }
+
+    /// <summary>
+    /// Keras builds a layer called on real data with the data's concrete shape, so a stateful layer called eagerly
+    /// takes its batch size from its first input (symbolic calls still need a static batch size).
+    /// </summary>
+    internal void NoteEagerBatchSize(long batch)
+    {
+        if (Stateful && !Built) _expectedBatchSize ??= batch;
+    }
+
+    internal override (IReadOnlyList<Tensor> Outputs, IReadOnlyList<Tensor?> Masks) Invoke(IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training, IReadOnlyDictionary<string, object?>? arguments,
+        List<Tensor>? losses)
+    {
+        if (inputs.Count > 0 && inputs[0].dim() > 0) NoteEagerBatchSize(inputs[0].shape[0]);
+        return base.Invoke(inputs, masks, initialState, training, arguments, losses);
     }
 
     /// <summary>Zeros the carried states of a stateful layer (Keras' <c>reset_state</c>).</summary>
