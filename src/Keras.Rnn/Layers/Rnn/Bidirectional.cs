@@ -102,6 +102,7 @@ public sealed class Bidirectional : Layer
     {
         Forward.Build(inputShapes);
         Backward.Build(inputShapes);
+        InputSpecs = Forward.InputSpecs;
     }
 
     /// <inheritdoc />

@@ -85,6 +85,9 @@ public class RNN : Layer
     {
         var sequences = inputShapes[0];
         Cell.Build(new Shape([sequences[0], .. sequences.Slice(2)]));
+        // The weights now fix the feature size: later inputs with another size fail with a clear error naming the layer.
+        if (sequences.Rank > 0 && sequences[-1] is { } features && InputSpecs is [var spec])
+            InputSpec = new InputSpec(spec.Ndim, spec.MinNdim, spec.MaxNdim, new Dictionary<int, int> { [-1] = features });
         if (Stateful)
         {
             if (sequences[0] is null && BatchSize is null && _expectedBatchSize is null)
