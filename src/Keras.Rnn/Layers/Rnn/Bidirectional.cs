@@ -150,6 +150,20 @@ public sealed class Bidirectional : Layer
         return result;
     }
 
+    private protected override IReadOnlyList<Shape> ComputeOutputShapesForCall(IReadOnlyList<Shape> inputShapes,
+        IReadOnlyList<Shape>? stateShapes, IReadOnlyDictionary<string, object?> arguments)
+    {
+        if (stateShapes is { Count: > 0 })
+        {
+            if (stateShapes.Count % 2 != 0)
+                throw new KerasLayerException(this, $"expected an even number of initial states (forward's then backward's), received {stateShapes.Count}.");
+            int half = stateShapes.Count / 2;
+            Forward.Cell.CheckStateShapes(stateShapes.Take(half).ToList(), inputShapes[0][0], this);
+            Backward.Cell.CheckStateShapes(stateShapes.Skip(half).ToList(), inputShapes[0][0], this);
+        }
+        return base.ComputeOutputShapesForCall(inputShapes, stateShapes, arguments);
+    }
+
     /// <inheritdoc />
     public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes, IReadOnlyDictionary<string, object?> arguments)
     {

@@ -253,6 +253,13 @@ public class RNN : Layer
         return result;
     }
 
+    private protected override IReadOnlyList<Shape> ComputeOutputShapesForCall(IReadOnlyList<Shape> inputShapes,
+        IReadOnlyList<Shape>? stateShapes, IReadOnlyDictionary<string, object?> arguments)
+    {
+        if (stateShapes is { Count: > 0 }) Cell.CheckStateShapes(stateShapes, inputShapes[0][0], this);
+        return base.ComputeOutputShapesForCall(inputShapes, stateShapes, arguments);
+    }
+
     /// <inheritdoc />
     public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes, IReadOnlyDictionary<string, object?> arguments)
     {
