@@ -148,6 +148,8 @@ public class RNN : Layer
     protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context)
     {
         var sequences = inputs[0];
+        // Keras promotes integer (and bool) sequences to the float32 compute dtype of the weights.
+        if (!sequences.is_floating_point()) sequences = sequences.to_type(ScalarType.Float32);
         long batch = sequences.shape[0];
         if (sequences.shape[1] == 0)
             throw new KerasLayerException(this, $"received a sequence with 0 time steps (input shape {Shape.Of(sequences.shape)}).");
