@@ -202,4 +202,23 @@ public class ReferenceForwardTests
         Assert.Equal(ScalarType.Float32, y.dtype);
         T.Close(RnnReference.Last(RnnReference.Run(CellKind.GruResetAfter, w, x).Outputs), y, Tol);
     }
+
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.GruResetAfter)]
+    [InlineData(CellKind.GruResetBefore)]
+    public void ImplementationOneCellsMatchReference(CellKind kind)
+    {
+        // Keras' implementation=1 (per-gate products) computes the same function as implementation 2.
+        var rng = new Random(88 + (int)kind);
+        var w = RnnReference.RandomWeights(rng, kind, 3, 2);
+        var x = T.Rand(rng, 2, 4, 3);
+        AbstractRNNCell cell = kind == CellKind.Lstm
+            ? new LSTMCell(2, implementation: 1)
+            : new GRUCell(2, resetAfter: kind == CellKind.GruResetAfter, implementation: 1);
+        var r = new RNN(cell, returnSequences: true, returnState: true).WithWeights(3, w).ApplyAll([T.ToTensor(x)]);
+        var (seq, states) = RnnReference.Run(kind, w, x);
+        T.Close(seq, r[0], Tol);
+        for (int s = 0; s < states.Length; s++) T.Close(states[s], r[1 + s], Tol);
+    }
 }
