@@ -135,4 +135,21 @@ public class StatefulTests
         var b = layer.Apply(T.ToTensor(x));
         T.Same(a, b, 0);
     }
+
+    [Fact]
+    public void StatefulInsideModelWithFixedBatch()
+    {
+        // Sequential(InputLayer(batch_size=2), GRU(stateful)): two calls on consecutive chunks equal one call on the whole.
+        var rng = new Random(14);
+        var w = RnnReference.RandomWeights(rng, CellKind.GruResetAfter, 3, 2);
+        var x = T.Rand(rng, 2, 6, 3);
+        var gru = new GRU(2, stateful: true, returnSequences: true);
+        var model = new Sequential(new InputLayer([null, 3], batchSize: 2), gru);
+        gru.SetWeights(w.ToKerasList());
+        var first = model.ApplyAll([T.ToTensor(Slice(x, 0, 2))])[0];
+        var second = model.ApplyAll([T.ToTensor(Slice(x, 2, 4))])[0];
+        var seq = RnnReference.Run(CellKind.GruResetAfter, w, x).Outputs;
+        T.Close(Slice(seq, 0, 2), first, Tol);
+        T.Close(Slice(seq, 2, 4), second, Tol);
+    }
 }
