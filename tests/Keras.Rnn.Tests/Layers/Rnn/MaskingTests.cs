@@ -52,7 +52,7 @@ public class MaskingTests
             foreach (var mask in Masks.Keys)
                 foreach (var goBackwards in new[] { false, true })
                     foreach (var fused in new bool?[] { null, false })
-                        yield return [kind, mask, goBackwards, fused];
+                        yield return [kind, mask, goBackwards, fused!];
     }
 
     [Theory]
