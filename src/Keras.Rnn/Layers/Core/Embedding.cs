@@ -73,7 +73,7 @@ public sealed class Embedding : Layer
         var ids = inputs.dtype is ScalarType.Int64 or ScalarType.Int32 ? inputs : inputs.to_type(ScalarType.Int64);
         if (ids.numel() > 0)
         {
-            long min = ids.min().item<long>(), max = ids.max().item<long>();
+            long min = ids.min().to_type(ScalarType.Int64).item<long>(), max = ids.max().to_type(ScalarType.Int64).item<long>();
             if (min < 0 || max >= InputDim)
                 throw new KerasLayerException(this,
                     $"token ids must lie in [0, {InputDim - 1}] (input_dim={InputDim}), but the input holds ids from {min} to {max}.");

@@ -144,6 +144,21 @@ public abstract class AbstractRNNCell : Layer
         }
     }
 
+    /// <summary>Checks symbolic initial-state shapes (count, rank 2, state sizes, batch where known), naming the layer on mismatch.</summary>
+    internal void CheckStateShapes(IReadOnlyList<Shape> states, int? batch, Layer owner)
+    {
+        if (states.Count != StateSize.Count)
+            throw new KerasLayerException(owner,
+                $"expected {StateSize.Count} initial state tensor(s) of shapes {string.Join(", ", StateSize.Select(s => $"(batch, {s})"))}, but received {states.Count}.");
+        for (int i = 0; i < states.Count; i++)
+        {
+            var s = states[i];
+            if (s.Rank != 2 || s[1] is { } size && size != StateSize[i] || batch is { } b && s[0] is { } sb && sb != b)
+                throw new KerasLayerException(owner,
+                    $"initial state {i} must have shape ({(batch is { } bb ? bb.ToString() : "None")}, {StateSize[i]}), but it has shape {s}.");
+        }
+    }
+
     /// <inheritdoc />
     public override IReadOnlyList<Shape> ComputeOutputShapes(IReadOnlyList<Shape> inputShapes, IReadOnlyDictionary<string, object?> arguments)
     {

@@ -24,7 +24,8 @@ public sealed class Bidirectional : Layer
     private static readonly string?[] MergeModes = ["concat", "sum", "mul", "ave", null];
 
     /// <summary>Creates the wrapper.</summary>
-    /// <param name="layer">The recurrent layer; a fresh copy runs forwards (named <c>forward_…</c>).</param>
+    /// <param name="layer">The recurrent layer; a fresh copy runs forwards (named <c>forward_…</c>). A layer over a user cell,
+    /// which cannot be copied, runs forwards itself (renamed <c>forward_…</c>) when <paramref name="backwardLayer"/> is given.</param>
     /// <param name="mergeMode"><c>"concat"</c> (default), <c>"sum"</c>, <c>"mul"</c>, <c>"ave"</c> or <c>null</c>.</param>
     /// <param name="backwardLayer">The layer to run backwards (must have the opposite <c>goBackwards</c>); default: a copy of
     /// <paramref name="layer"/> with <c>goBackwards</c> flipped, named <c>backward_…</c>.</param>
@@ -35,7 +36,17 @@ public sealed class Bidirectional : Layer
         ArgumentNullException.ThrowIfNull(layer);
         if (!MergeModes.Contains(mergeMode))
             throw new ArgumentException($"Invalid merge mode. Received: {mergeMode}. Merge mode should be one of {{\"sum\", \"mul\", \"ave\", \"concat\", null}}.", nameof(mergeMode));
-        Forward = layer.CloneWith(layer.GoBackwards, "forward_" + RemovePrefix(layer.Name, "forward_"));
+        var forwardName = "forward_" + RemovePrefix(layer.Name, "forward_");
+        if (backwardLayer is not null && layer.Cell.CloneFresh() is null)
+        {
+            // A user cell cannot be copied; with an explicit backward layer the given layer itself runs forwards.
+            layer.Name = forwardName;
+            Forward = layer;
+        }
+        else
+        {
+            Forward = layer.CloneWith(layer.GoBackwards, forwardName);
+        }
         Backward = backwardLayer ?? layer.CloneWith(!layer.GoBackwards, "backward_" + RemovePrefix(layer.Name, "backward_"));
         if (Forward.GoBackwards == Backward.GoBackwards)
             throw new ArgumentException(
@@ -74,11 +85,24 @@ public sealed class Bidirectional : Layer
         Backward.ResetStates();
     }
 
+    internal override (IReadOnlyList<Tensor> Outputs, IReadOnlyList<Tensor?> Masks) Invoke(IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training, IReadOnlyDictionary<string, object?>? arguments,
+        List<Tensor>? losses)
+    {
+        if (inputs.Count > 0 && inputs[0].dim() > 0)
+        {
+            Forward.NoteEagerBatchSize(inputs[0].shape[0]);
+            Backward.NoteEagerBatchSize(inputs[0].shape[0]);
+        }
+        return base.Invoke(inputs, masks, initialState, training, arguments, losses);
+    }
+
     /// <inheritdoc />
     protected override void BuildCore(IReadOnlyList<Shape> inputShapes)
     {
         Forward.Build(inputShapes);
         Backward.Build(inputShapes);
+        InputSpecs = Forward.InputSpecs;
     }
 
     /// <inheritdoc />
@@ -124,6 +148,20 @@ public sealed class Bidirectional : Layer
             if (MergeMode is null) result[1] = context.Mask;
         }
         return result;
+    }
+
+    private protected override IReadOnlyList<Shape> ComputeOutputShapesForCall(IReadOnlyList<Shape> inputShapes,
+        IReadOnlyList<Shape>? stateShapes, IReadOnlyDictionary<string, object?> arguments)
+    {
+        if (stateShapes is { Count: > 0 })
+        {
+            if (stateShapes.Count % 2 != 0)
+                throw new KerasLayerException(this, $"expected an even number of initial states (forward's then backward's), received {stateShapes.Count}.");
+            int half = stateShapes.Count / 2;
+            Forward.Cell.CheckStateShapes(stateShapes.Take(half).ToList(), inputShapes[0][0], this);
+            Backward.Cell.CheckStateShapes(stateShapes.Skip(half).ToList(), inputShapes[0][0], this);
+        }
+        return base.ComputeOutputShapesForCall(inputShapes, stateShapes, arguments);
     }
 
     /// <inheritdoc />

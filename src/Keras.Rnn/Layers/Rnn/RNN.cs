@@ -85,14 +85,34 @@ public class RNN : Layer
     {
         var sequences = inputShapes[0];
         Cell.Build(new Shape([sequences[0], .. sequences.Slice(2)]));
+        // The weights now fix the feature size: later inputs with another size fail with a clear error naming the layer.
+        if (sequences.Rank > 0 && sequences[-1] is { } features && InputSpecs is [var spec])
+            InputSpec = new InputSpec(spec.Ndim, spec.MinNdim, spec.MaxNdim, new Dictionary<int, int> { [-1] = features });
         if (Stateful)
         {
-            if (sequences[0] is null && BatchSize is null)
+            if (sequences[0] is null && BatchSize is null && _expectedBatchSize is null)
                 throw new KerasLayerException(this,
                     $"when using stateful=true in an RNN, the batch size must be static. Found dynamic batch size: sequence.shape={sequences}. " +
                     "Give the input a fixed batch size (Input(shape, batchSize: N) or InputLayer(shape, batchSize: N)).");
-            _expectedBatchSize = sequences[0] ?? BatchSize;
+            _expectedBatchSize = sequences[0] ?? BatchSize ?? _expectedBatchSize;
         }
+    }
+
+    /// <summary>
+    /// Keras builds a layer called on real data with the data's concrete shape, so a stateful layer called eagerly
+    /// takes its batch size from its first input (symbolic calls still need a static batch size).
+    /// </summary>
+    internal void NoteEagerBatchSize(long batch)
+    {
+        if (Stateful && !Built) _expectedBatchSize ??= batch;
+    }
+
+    internal override (IReadOnlyList<Tensor> Outputs, IReadOnlyList<Tensor?> Masks) Invoke(IReadOnlyList<Tensor> inputs,
+        IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training, IReadOnlyDictionary<string, object?>? arguments,
+        List<Tensor>? losses)
+    {
+        if (inputs.Count > 0 && inputs[0].dim() > 0) NoteEagerBatchSize(inputs[0].shape[0]);
+        return base.Invoke(inputs, masks, initialState, training, arguments, losses);
     }
 
     /// <summary>Zeros the carried states of a stateful layer (Keras' <c>reset_state</c>).</summary>
@@ -128,6 +148,8 @@ public class RNN : Layer
     protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context)
     {
         var sequences = inputs[0];
+        // Keras promotes integer (and bool) sequences to the float32 compute dtype of the weights.
+        if (!sequences.is_floating_point()) sequences = sequences.to_type(ScalarType.Float32);
         long batch = sequences.shape[0];
         if (sequences.shape[1] == 0)
             throw new KerasLayerException(this, $"received a sequence with 0 time steps (input shape {Shape.Of(sequences.shape)}).");
@@ -146,7 +168,7 @@ public class RNN : Layer
         }
         else if (Stateful)
         {
-            if (_states is null || _states[0].device != sequences.device)
+            if (_states is null || _states[0].device_type != sequences.device_type || _states[0].device_index != sequences.device_index)
                 StoreStates(Cell.GetInitialState(batch, sequences.device));
             initial = _states!;
         }
@@ -231,6 +253,13 @@ public class RNN : Layer
         var result = new Tensor?[outputCount];
         if (ReturnSequences) result[0] = context.Mask;
         return result;
+    }
+
+    private protected override IReadOnlyList<Shape> ComputeOutputShapesForCall(IReadOnlyList<Shape> inputShapes,
+        IReadOnlyList<Shape>? stateShapes, IReadOnlyDictionary<string, object?> arguments)
+    {
+        if (stateShapes is { Count: > 0 }) Cell.CheckStateShapes(stateShapes, inputShapes[0][0], this);
+        return base.ComputeOutputShapesForCall(inputShapes, stateShapes, arguments);
     }
 
     /// <inheritdoc />
