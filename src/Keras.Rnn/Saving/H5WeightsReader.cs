@@ -32,6 +32,9 @@ internal static class H5WeightsReader
         if (!File.Exists(path))
             throw new FileNotFoundException($"Cannot load weights: the file '{path}' does not exist.", path);
 
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            throw new KerasFileException(path,
+                $"'{path}' looks like the index of sharded Keras weights (.weights.json, saved with max_shard_size); only single .weights.h5 files and .keras archives are supported.");
         string? tempFile = null;
         Stream? stream = null;
         try
@@ -169,7 +172,8 @@ internal static class H5WeightsReader
         var loaded = new List<LoadedVariables>();
         var failures = new List<(string What, string Reason)>();
         Tensor[]? optimizerValues = null;
-        IReadOnlyList<(string Path, Tensor Value)>? optimizerTargets = null;
+        // Asked before the dispose scope opens: the hook may hand out tensors that must outlive this load.
+        var optimizerTargets = SavingHooks.OptimizerVariables?.Invoke(model);
         using var scope = torch.NewDisposeScope();
         try
         {
@@ -186,7 +190,6 @@ internal static class H5WeightsReader
                 else failures.Add((entry.Describe(), reason));
             }
 
-            optimizerTargets = SavingHooks.OptimizerVariables?.Invoke(model);
             if (optimizerTargets is not null)
                 optimizerValues = ReadOptimizer(h5, optimizerTargets, path, failures);
         }
@@ -228,8 +231,7 @@ internal static class H5WeightsReader
     private static Tensor[]? ReadOptimizer(NativeFile h5, IReadOnlyList<(string Path, Tensor Value)> targets, string path,
         List<(string What, string Reason)> failures)
     {
-        var name = "optimizer";
-        int count = h5.LinkExists("optimizer/vars") && h5.Get("optimizer/vars") is IH5Group g ? g.Children().Count() : 0;
+        int count = h5.LinkExists("optimizer/vars") && h5.Get("optimizer/vars") is IH5Group g ? g.Children().Take(targets.Count + 1000).Count() : 0;
         if (count != targets.Count)
         {
             KerasConfig.Log(
@@ -241,7 +243,7 @@ internal static class H5WeightsReader
         var (values, reason) = ReadGroup(h5, "optimizer/vars", expected, path);
         if (reason is not null)
         {
-            failures.Add(($"the optimizer (key '{name}')", reason));
+            failures.Add(("the optimizer (key 'optimizer')", reason));
             return null;
         }
         return values!.ToArray();
@@ -273,10 +275,13 @@ internal static class H5WeightsReader
             group = h5.Get(groupPath) as IH5Group;
             if (group is null) return (null, $"'/{groupPath}' in the file is not a group.");
         }
-        var children = group?.Children().Select(c => c.Name).ToList() ?? [];
+        // Enumerate no more members than needed to tell the count (a corrupted group index could be endless).
+        int cap = expected.Count + 16;
+        var children = group?.Children().Take(cap + 1).Select(c => c.Name).ToList() ?? [];
         if (children.Count != expected.Count)
         {
-            var found = group is null ? $"the file has no group '/{groupPath}'" : $"the file's group '/{groupPath}' holds {children.Count}";
+            var held = children.Count > cap ? $"more than {cap}" : children.Count.ToString(CultureInfo.InvariantCulture);
+            var found = group is null ? $"the file has no group '/{groupPath}'" : $"the file's group '/{groupPath}' holds {held}";
             return (null, $"expected {expected.Count} variables {Describe(expected)}, but {found}.");
         }
 

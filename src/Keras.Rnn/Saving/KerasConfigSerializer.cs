@@ -261,6 +261,25 @@ internal sealed class KerasConfigSerializer
         };
     }
 
+    /// <summary>
+    /// Any other object with a public <c>GetConfig()</c> returning a string-keyed dictionary (optimizers, losses,
+    /// metrics in a compile config): Keras' <c>{module, class_name, config, registered_name}</c>, the class name from
+    /// a public <c>ClassName</c> property when there is one, the module mapped from our namespace
+    /// (<c>Keras.Rnn.Optimizers</c> → <c>keras.optimizers</c>); objects from other assemblies keep their namespace
+    /// and are registered under their class name, as Keras writes custom objects.
+    /// </summary>
+    private JsonObject? ConfigurableObject(object value, Layer owner)
+    {
+        var type = value.GetType();
+        var getConfig = type.GetMethod("GetConfig", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance, Type.EmptyTypes);
+        if (getConfig is null || getConfig.Invoke(value, null) is not IEnumerable<KeyValuePair<string, object?>> config) return null;
+        var className = type.GetProperty("ClassName", typeof(string))?.GetValue(value) as string ?? type.Name;
+        var module = type.Namespace is { } ns && ns.StartsWith("Keras.Rnn.", StringComparison.Ordinal)
+            ? "keras." + ns["Keras.Rnn.".Length..].ToLowerInvariant()
+            : "keras";
+        return KerasObject(module, className, config.ToDictionary(kv => kv.Key, kv => kv.Value), type, owner);
+    }
+
     /// <summary>One config value in Keras' form.</summary>
     private JsonNode? Value(object? value, string key, Layer owner)
     {
@@ -307,6 +326,7 @@ internal sealed class KerasConfigSerializer
                 foreach (var item in items) array.Add(Value(item, key, owner));
                 return array;
             default:
+                if (ConfigurableObject(value, owner) is { } configurable) return configurable;
                 throw new InvalidOperationException(
                     $"Cannot serialize the config entry '{key}' of layer '{owner.Name}' ({owner.GetType().Name}): values of type {value.GetType().Name} have no Keras JSON form. " +
                     "GetConfig must return numbers, strings, booleans, shapes, lists, dictionaries, layers, initializers, regularizers, constraints or activations.");

@@ -26,8 +26,9 @@ internal static class SavingHooks
 
     /// <summary>
     /// Optional loader for the optimizer state: receives the tensors read from <c>/optimizer/vars</c> (CPU, in file
-    /// order, already checked against <see cref="OptimizerVariables"/> for count and shapes). When unset the values
-    /// are copied into the tensors <see cref="OptimizerVariables"/> returns.
+    /// order, already checked against <see cref="OptimizerVariables"/> for count and shapes; they are disposed when
+    /// the call returns, so copy what you keep). When unset the values are copied into the tensors
+    /// <see cref="OptimizerVariables"/> returns.
     /// </summary>
     internal static Action<Model, IReadOnlyList<Tensor>>? AssignOptimizerVariables;
 
