@@ -17,8 +17,19 @@ namespace Keras.Rnn.Tests.Saving;
 /// </summary>
 public class KerasArchiveTests : SavingTestBase
 {
-    private static string TestDataPath(string name, [CallerFilePath] string source = "") =>
-        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(source)!, "TestData", name);
+    /// <summary>A file of Saving/TestData: beside this source file, or found upwards from the test binaries (when
+    /// the build maps source paths).</summary>
+    private static string TestDataPath(string name, [CallerFilePath] string source = "")
+    {
+        var besideSource = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(source) ?? "", "TestData", name);
+        if (File.Exists(besideSource)) return besideSource;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var candidate = System.IO.Path.Combine(dir.FullName, "tests", "Keras.Rnn.Tests", "Saving", "TestData", name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"Test data '{name}' not found beside {source} nor above {AppContext.BaseDirectory}.");
+    }
 
     /// <summary>Names and compression methods from the zip's central directory, read by hand.</summary>
     private static List<(string Name, int Method)> CentralDirectory(byte[] zip)
