@@ -87,7 +87,7 @@ public sealed class Variable
     /// <summary>Moves the variable to a device, keeping its identity (optimizer state follows lazily).</summary>
     internal void MoveTo(Device device)
     {
-        if (Value.device == device) return;
+        if (Devices.IsOn(Value, device)) return;
         var moved = Value.detach().to(device).requires_grad_(_trainable).DetachFromDisposeScope();
         var old = Value;
         Value = moved;

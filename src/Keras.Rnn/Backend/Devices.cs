@@ -37,6 +37,16 @@ internal static partial class Devices
         return new torch.Device(name);
     }
 
+    /// <summary>
+    /// Whether a tensor lives on a device. TorchSharp's <c>Device</c> has no value equality, so compare type and index
+    /// (an index of −1 means "the current device of that type").
+    /// </summary>
+    public static bool IsOn(torch.Tensor tensor, torch.Device device) =>
+        tensor.device_type == device.type && (device.index < 0 || tensor.device_index == device.index);
+
+    /// <summary>The tensor itself when it is already on <paramref name="device"/>, else a copy there.</summary>
+    public static torch.Tensor To(torch.Tensor tensor, torch.Device device) => IsOn(tensor, device) ? tensor : tensor.to(device);
+
     /// <summary>The device name of a tensor, in Keras.Rnn's form.</summary>
     public static string NameOf(torch.Tensor t) => t.device.type == DeviceType.CUDA ? $"cuda:{t.device.index}" : "cpu";
 }

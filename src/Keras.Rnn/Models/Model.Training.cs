@@ -1,3 +1,4 @@
+using Keras.Rnn.Backend;
 using Keras.Rnn.Callbacks;
 using Keras.Rnn.Layers;
 using Keras.Rnn.Losses;
@@ -16,6 +17,7 @@ public partial class Model
 
     /// <summary>What <see cref="Compile(Optimizer?, Loss?, IEnumerable{Metric}?, IEnumerable{double}?, IEnumerable{Metric}?)"/> was given; the trainer is built from it once the outputs are known.</summary>
     private sealed record CompileSpec(
+        IReadOnlyDictionary<string, object?> Config,
         Optimizer Optimizer,
         Func<IReadOnlyList<string>, IReadOnlyList<Loss?>> Losses,
         Func<IReadOnlyList<string>, IReadOnlyList<double>> LossWeights,
@@ -33,6 +35,17 @@ public partial class Model
 
     /// <summary>The <see cref="Callbacks.History"/> of the last <c>Fit</c>, or <c>null</c>.</summary>
     public History? History { get; private set; }
+
+    /// <summary>Keras' <c>compile_config</c> (the <c>Compile</c> arguments), or <c>null</c> when not compiled.</summary>
+    internal IReadOnlyDictionary<string, object?>? CompileConfig() => _compileSpec?.Config;
+
+    /// <summary>The optimizer's state tensors to load a weights file into (building the optimizer first, as Keras does), or <c>null</c> when not compiled.</summary>
+    internal IReadOnlyList<(string Path, Tensor Value)>? OptimizerTargetsForLoading()
+    {
+        if (Optimizer is not { } optimizer) return null;
+        if (!optimizer.Built) optimizer.Build(TrainableWeights);
+        return optimizer.Variables;
+    }
 
     /// <summary>Whether a compiled metric of this name improves upwards (<c>true</c>), downwards (<c>false</c>), or is unknown.</summary>
     internal bool? MetricDirection(string name) => _trainer?.MetricDirection(name);
@@ -61,7 +74,8 @@ public partial class Model
         var metricList = metrics?.ToList() ?? [];
         var weightedList = weightedMetrics?.ToList() ?? [];
         var weights = lossWeights?.ToList();
-        SetCompileSpec(optimizer,
+        SetCompileSpec(optimizer, loss, metricList.Count > 0 ? metricList : null, weights is { Count: 1 } ? weights[0] : weights,
+            weightedList.Count > 0 ? weightedList : null,
             names => names.Select(_ => loss).ToList(),
             names => ExpandWeights(weights, names),
             names => SpreadMetrics(metricList, names, "metrics"),
@@ -79,7 +93,7 @@ public partial class Model
         var losses = loss.ToList();
         var metricLists = metrics?.Select(m => (IReadOnlyList<Metric>)(m?.ToList() ?? [])).ToList();
         var weights = lossWeights?.ToList();
-        SetCompileSpec(optimizer,
+        SetCompileSpec(optimizer, losses, metricLists, weights, null,
             names => CheckCount(losses, names, "loss"),
             names => ExpandWeights(weights, names),
             names => metricLists is null ? names.Select(_ => (IReadOnlyList<Metric>)[]).ToList() : CheckCount(metricLists, names, "metrics"),
@@ -94,7 +108,7 @@ public partial class Model
     public void Compile(Optimizer? optimizer, IReadOnlyDictionary<string, Loss?> loss, IReadOnlyDictionary<string, IEnumerable<Metric>>? metrics = null,
         IReadOnlyDictionary<string, double>? lossWeights = null)
     {
-        SetCompileSpec(optimizer,
+        SetCompileSpec(optimizer, loss, metrics?.ToDictionary(kv => kv.Key, kv => (object?)kv.Value.ToList()), lossWeights, null,
             names => ByName(loss, names, "loss").Select(l => l).ToList(),
             names => names.Select(n => lossWeights is not null && lossWeights.TryGetValue(n, out var w) ? w : 1.0).ToList(),
             names => metrics is null
@@ -104,11 +118,25 @@ public partial class Model
             names => names.Select(_ => (IReadOnlyList<Metric>)[]).ToList());
     }
 
-    private void SetCompileSpec(Optimizer? optimizer, Func<IReadOnlyList<string>, IReadOnlyList<Loss?>> losses,
+    private void SetCompileSpec(Optimizer? optimizer, object? lossArgument, object? metricsArgument, object? lossWeightsArgument,
+        object? weightedMetricsArgument, Func<IReadOnlyList<string>, IReadOnlyList<Loss?>> losses,
         Func<IReadOnlyList<string>, IReadOnlyList<double>> weights, Func<IReadOnlyList<string>, IReadOnlyList<IReadOnlyList<Metric>>> metrics,
         Func<IReadOnlyList<string>, IReadOnlyList<IReadOnlyList<Metric>>> weighted)
     {
-        _compileSpec = new CompileSpec(optimizer ?? Optimizer.Get("rmsprop"), losses, weights, metrics, weighted);
+        var chosen = optimizer ?? Optimizer.Get("rmsprop");
+        // Keras' compile_config: the arguments as given, for .keras archives.
+        var config = new Dictionary<string, object?>
+        {
+            ["optimizer"] = chosen,
+            ["loss"] = lossArgument,
+            ["loss_weights"] = lossWeightsArgument,
+            ["metrics"] = metricsArgument,
+            ["weighted_metrics"] = weightedMetricsArgument,
+            ["run_eagerly"] = false,
+            ["steps_per_execution"] = 1,
+            ["jit_compile"] = false,
+        };
+        _compileSpec = new CompileSpec(config, chosen, losses, weights, metrics, weighted);
         _trainer = null;
         if (IsGraphNetwork) _ = GetTrainer();
     }
@@ -477,7 +505,7 @@ public partial class Model
                 using var noGrad = torch.no_grad();
                 if (!e.MoveNext()) break;
                 list.PredictBatchBegin(step, new Dictionary<string, double>());
-                var x = e.Current.X.Select(t => t.device == device ? t : t.to(device)).ToList();
+                var x = e.Current.X.Select(t => Devices.To(t, device)).ToList();
                 var (outputs, _) = Forward(x, training: false, null);
                 pieces ??= outputs.Select(_ => new List<Tensor>()).ToArray();
                 for (int i = 0; i < outputs.Count; i++) pieces[i].Add(outputs[i].detach().cpu().DetachFromDisposeScope());

@@ -107,7 +107,7 @@ public partial class Model : Layer
     {
         var device = Devices.Resolve(Device);
         foreach (var v in Weights)
-            if (v.Value.device != device) v.MoveTo(device);
+            if (!Devices.IsOn(v.Value, device)) v.MoveTo(device);
         OnDeviceChanged(device);
         return device;
     }

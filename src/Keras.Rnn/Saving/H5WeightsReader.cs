@@ -172,8 +172,8 @@ internal static class H5WeightsReader
         var loaded = new List<LoadedVariables>();
         var failures = new List<(string What, string Reason)>();
         Tensor[]? optimizerValues = null;
-        // Asked before the dispose scope opens: the hook may hand out tensors that must outlive this load.
-        var optimizerTargets = SavingHooks.OptimizerVariables?.Invoke(model);
+        // Asked before the dispose scope opens: these are the optimizer's live state tensors.
+        var optimizerTargets = model.OptimizerTargetsForLoading();
         using var scope = torch.NewDisposeScope();
         try
         {
@@ -214,17 +214,7 @@ internal static class H5WeightsReader
             for (int i = 0; i < item.Values.Count; i++)
                 item.Entry.Variables[i].Assign(item.Values[i]);
         if (optimizerValues is not null && optimizerTargets is not null)
-        {
-            if (SavingHooks.AssignOptimizerVariables is { } assign)
-            {
-                assign(model, optimizerValues);
-            }
-            else
-            {
-                using var _ = torch.no_grad();
-                for (int i = 0; i < optimizerValues.Length; i++) optimizerTargets[i].Value.copy_(optimizerValues[i]);
-            }
-        }
+            model.Optimizer!.SetVariableValues(optimizerValues);
     }
 
     /// <summary>The optimizer's state, or <c>null</c> when it is skipped (Keras warns and skips on a count mismatch).</summary>

@@ -27,10 +27,11 @@ internal static class H5WeightsWriter
             for (int i = 0; i < entry.Variables.Count; i++)
                 vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ToDataset(entry.Variables[i].Value);
         }
-        if (SavingHooks.OptimizerVariables?.Invoke(model) is { } optimizerVariables)
+        if (model.Optimizer is { } optimizer)
         {
+            var optimizerVariables = optimizer.Variables;
             var vars = GetOrCreateGroup(file, "optimizer/vars");
-            vars.Attributes["name"] = SavingHooks.OptimizerName?.Invoke(model) ?? "optimizer";
+            vars.Attributes["name"] = optimizer.Name;
             for (int i = 0; i < optimizerVariables.Count; i++)
                 vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ToDataset(optimizerVariables[i].Value);
         }

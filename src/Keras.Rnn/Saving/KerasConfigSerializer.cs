@@ -118,7 +118,7 @@ internal sealed class KerasConfigSerializer
     private static JsonObject CompileConfig(Model model)
     {
         var serializer = new KerasConfigSerializer();
-        if (SavingHooks.CompileConfig?.Invoke(model) is not { } compile) return new JsonObject();
+        if (model.CompileConfig() is not { } compile) return new JsonObject();
         var result = new JsonObject();
         foreach (var (key, value) in compile) result[key] = serializer.Value(value, key, model);
         return result;

@@ -89,7 +89,7 @@ internal sealed class ArrayDataAdapter : IDataAdapter
         Tensor? index = null;
         if (_order is not null)
             index = torch.tensor(_order.AsSpan((int)start, (int)size).ToArray(), ScalarType.Int64);
-        Tensor Take(Tensor t) => index is null ? t.narrow(0, start, size) : t.index_select(0, index.device == t.device ? index : index.to(t.device));
+        Tensor Take(Tensor t) => index is null ? t.narrow(0, start, size) : t.index_select(0, Devices.To(index, t.device));
         var batch = new DataBatch(
             _x.Select(Take).ToList(),
             _y?.Select(Take).ToList(),

@@ -1,3 +1,4 @@
+using Keras.Rnn.Backend;
 using System.Collections;
 using Keras.Rnn.Callbacks;
 using Keras.Rnn.Layers;
@@ -88,7 +89,7 @@ internal sealed class Trainer
 
     private static (IReadOnlyList<Tensor> X, IReadOnlyList<Tensor>? Y, IReadOnlyList<Tensor?>? SampleWeight) ToDevice(DataBatch batch, Device device)
     {
-        static Tensor Move(Tensor t, Device d) => t.device == d ? t : t.to(d);
+        static Tensor Move(Tensor t, Device d) => Devices.To(t, d);
         return (batch.X.Select(t => Move(t, device)).ToList(),
             batch.Y?.Select(t => Move(t, device)).ToList(),
             batch.SampleWeight?.Select(t => t is null ? null : Move(t, device)).ToList());

@@ -23,10 +23,6 @@ public abstract class SavingTestBase : IDisposable
     {
         KerasConfig.Logger = DefaultLogger;
         Keras.Rnn.Saving.AtomicFile.StreamWrapperForTests = null;
-        Keras.Rnn.Saving.SavingHooks.OptimizerVariables = null;
-        Keras.Rnn.Saving.SavingHooks.OptimizerName = null;
-        Keras.Rnn.Saving.SavingHooks.AssignOptimizerVariables = null;
-        Keras.Rnn.Saving.SavingHooks.CompileConfig = null;
         try
         {
             Directory.Delete(Folder, recursive: true);
