@@ -1,5 +1,5 @@
 // Benchmarks of Keras.Rnn against a hand-written TorchSharp training loop, measured in the same run.
-// Run: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|all] [--quick]
+// Run: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|layer|all] [--quick]
 using System.Diagnostics;
 using System.Globalization;
 using Keras.Rnn;
@@ -14,6 +14,8 @@ Console.WriteLine();
 
 if (options.Scenario is "fit" or "all")
     FitBenchmark.Run(options);
+if (options.Scenario is "layer")
+    LayerBenchmark.Run(options);
 if (options.Scenario is "memory" or "all")
     MemoryBenchmark.Run(options);
 return 0;
@@ -32,7 +34,7 @@ internal sealed record BenchmarkOptions(string Scenario, bool Quick)
                 case "--scenario" when i + 1 < args.Length: scenario = args[++i]; break;
                 case "--quick": quick = true; break;
                 case "--help" or "-h":
-                    Console.WriteLine("Usage: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|all] [--quick]");
+                    Console.WriteLine("Usage: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|layer|all] [--quick]");
                     Environment.Exit(0);
                     break;
                 default:
@@ -41,9 +43,9 @@ internal sealed record BenchmarkOptions(string Scenario, bool Quick)
                     break;
             }
         }
-        if (scenario is not ("fit" or "memory" or "all"))
+        if (scenario is not ("fit" or "memory" or "layer" or "all"))
         {
-            Console.Error.WriteLine($"unknown scenario '{scenario}' (fit, memory, all)");
+            Console.Error.WriteLine($"unknown scenario '{scenario}' (fit, memory, layer, all)");
             Environment.Exit(2);
         }
         return new BenchmarkOptions(scenario, quick);

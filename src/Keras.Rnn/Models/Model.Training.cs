@@ -620,16 +620,26 @@ public partial class Model
                 if (Inputs[i].DType == "float32" && !t.is_floating_point() && t.dtype != ScalarType.Bool && t.dtype != ScalarType.Int64)
                     throw new ArgumentException($"{xName}: input {i} expects float32 data, got {t.dtype}.");
             }
-            if (t.is_floating_point() && t.isnan().any().item<bool>())
+            if (ContainsNaN(t))
                 throw new ArgumentException($"{xName}[{i}] contains NaN values (shape {Shape.Of(t.shape)}); clean or impute the data before training.");
         }
         if (ys is null) return;
         for (int i = 0; i < ys.Count; i++)
         {
             var t = ys[i];
-            if (t.is_floating_point() && t.isnan().any().item<bool>())
+            if (ContainsNaN(t))
                 throw new ArgumentException($"{yName}[{i}] contains NaN values (shape {Shape.Of(t.shape)}).");
         }
+    }
+
+    /// <summary>Whether a floating tensor holds a NaN: a sum (one pass, no mask) is NaN exactly when there is a NaN or
+    /// both infinities; only then is the element-wise check run.</summary>
+    private static bool ContainsNaN(Tensor t)
+    {
+        if (!t.is_floating_point() || t.numel() == 0) return false;
+        using var scope = torch.NewDisposeScope();
+        if (!t.sum(ScalarType.Float64).isnan().item<bool>()) return false;
+        return t.isnan().any().item<bool>();
     }
 
     /// <summary>Keras' <c>class_weight</c> → per-sample weights from the class of each target.</summary>

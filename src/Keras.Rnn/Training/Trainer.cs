@@ -110,7 +110,7 @@ internal sealed class Trainer
             if (loss is null) continue;
             var sw = sampleWeight is null ? null : i < sampleWeight.Count ? sampleWeight[i] : null;
             var value = loss.Compute(y[i], yPred[i], sw, masks[i]);
-            if (_outputLossTrackers.Count > 0) _outputLossTrackers[tracker++].Update(value.detach(), Weight(batchSize, value));
+            if (_outputLossTrackers.Count > 0) _outputLossTrackers[tracker++].Update(value.detach(), (double)batchSize);
             terms.Add(_lossWeights[i] == 1.0 ? value : value.mul(_lossWeights[i]));
         }
         foreach (var r in _model.RegularizationLosses()) terms.Add(r);
@@ -119,11 +119,9 @@ internal sealed class Trainer
             throw new InvalidOperationException("No loss to compute. Provide a `loss` argument in Compile().");
         var total = terms[0];
         for (int i = 1; i < terms.Count; i++) total = total.add(terms[i]);
-        _lossTracker.Update(total.detach(), Weight(batchSize, total));
+        _lossTracker.Update(total.detach(), (double)batchSize);
         return total;
     }
-
-    private static Tensor Weight(long batchSize, Tensor like) => torch.full([], (double)batchSize, like.dtype, like.device);
 
     private void UpdateMetrics(IReadOnlyList<Tensor> y, IReadOnlyList<Tensor> yPred, IReadOnlyList<Tensor?> masks, IReadOnlyList<Tensor?>? sampleWeight)
     {
