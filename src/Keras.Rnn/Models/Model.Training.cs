@@ -440,7 +440,7 @@ public partial class Model
     /// <param name="steps">Batches to run (default: all).</param>
     /// <param name="callbacks">Callbacks (default none).</param>
     /// <returns>The outputs for all samples, a CPU tensor (use <c>.ToArray()</c> for a .NET array).</returns>
-    /// <exception cref="InvalidOperationException">The model has several outputs; use <see cref="PredictOutputs"/>.</exception>
+    /// <exception cref="InvalidOperationException">The model has several outputs; use <c>PredictOutputs</c>.</exception>
     public Tensor Predict(ArrayLike x, int? batchSize = null, int verbose = 1, int? steps = null, IEnumerable<Callback>? callbacks = null)
     {
         var outputs = PredictOutputs(x, batchSize, verbose, steps, callbacks);
