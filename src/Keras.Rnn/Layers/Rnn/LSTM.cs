@@ -85,28 +85,13 @@ public sealed class LSTM : RNN
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
     {
         var cell = Cell;
-        var plan = FusedRnn.MaskPlan.Unsupported;
-        Tensor? lengths = null;
-        bool eligible = FusedAllowed(UseCudnn, training)
-                        && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
-                        && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid)
-                        && !(training && cell.DropoutRate > 0 && cell.Implementation == 1)
-                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
-        if (!eligible)
+        bool allows = ReferenceEquals(cell.Activation, ActivationFunction.Tanh) && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
+        return RunFused(allows, UseCudnn, "tanh/sigmoid activations", sequences, mask, training, cell.Implementation == 1, (x, lengths) =>
         {
-            if (UseCudnn == true)
-                throw new KerasLayerException(this,
-                    "useCudnn=true was specified, but the fused kernel does not support this configuration (it needs tanh/sigmoid activations, no recurrent dropout, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
-            return null;
-        }
-        using (lengths)
-        {
-            var x = ApplyInputDropout(sequences, training, cell.InputDropoutMasks);
-            if (GoBackwards) x = x.flip(1);
             var (y, h, c) = FusedRnn.Lstm(x, initialState[0], initialState[1], cell.Kernel!.Value, cell.RecurrentKernel!.Value,
-                cell.Bias?.Value, plan == FusedRnn.MaskPlan.Packed ? lengths : null, ZeroOutputForMask);
-            return FusedResult(y, [h, c]);
-        }
+                cell.Bias?.Value, lengths, ZeroOutputForMask);
+            return (y, [h, c]);
+        });
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

@@ -228,23 +228,48 @@ public class RNN : Layer
     private protected virtual (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training) => null;
 
-    /// <summary>Whether fused kernels may be used at all: <c>useCudnn</c> allows it, no unrolling, no active recurrent dropout.</summary>
-    private protected bool FusedAllowed(bool? useCudnn, bool training) =>
-        useCudnn != false && !Unroll && !(training && Cell.RecurrentDropoutRate > 0);
-
-    /// <summary>Applies the cell's input dropout (one mask for the whole sequence) before a fused kernel.</summary>
-    private protected Tensor ApplyInputDropout(Tensor sequences, bool training, Func<Tensor, Tensor[]?> masks)
+    /// <summary>
+    /// Runs a fused kernel when the layer's configuration and the mask allow it, else returns <c>null</c> (the step
+    /// loop runs) — or throws when <paramref name="useCudnn"/> is <c>true</c>. Input dropout (one mask for the whole
+    /// sequence) and <c>goBackwards</c> are applied here; the kernel gets the prepared inputs and, for right-padded
+    /// masks, the lengths.
+    /// </summary>
+    /// <param name="configurationAllows">Whether the cell's activations and options have a fused equivalent.</param>
+    /// <param name="useCudnn"><c>null</c> auto, <c>true</c> required, <c>false</c> never.</param>
+    /// <param name="requirement">What the fused kernel needs, for the error when it is required.</param>
+    /// <param name="sequences">The inputs, batch first.</param>
+    /// <param name="mask">The mask or <c>null</c>.</param>
+    /// <param name="training">Training mode.</param>
+    /// <param name="perGateDropout">Whether the cell draws one input-dropout mask per gate (Keras' implementation 1), which no fused kernel reproduces.</param>
+    /// <param name="kernel">Runs the fused kernel: (inputs, lengths or <c>null</c>) → (outputs, final states).</param>
+    private protected (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? RunFused(bool configurationAllows, bool? useCudnn,
+        string requirement, Tensor sequences, Tensor? mask, bool training, bool perGateDropout,
+        Func<Tensor, Tensor?, (Tensor Outputs, IReadOnlyList<Tensor> States)> kernel)
     {
-        if (!training || Cell.DropoutRate <= 0) return sequences;
-        var m = masks(sequences.select(1, 0));
-        return m is null ? sequences : sequences.mul(m[0].unsqueeze(1));
-    }
-
-    /// <summary>Packs a fused result into the loop's shape: last output, outputs (or last as (B, 1, U)), states.</summary>
-    private protected (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States) FusedResult(Tensor outputs, IReadOnlyList<Tensor> states)
-    {
-        var last = outputs.select(1, outputs.shape[1] - 1);
-        return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
+        var plan = FusedRnn.MaskPlan.Unsupported;
+        Tensor? lengths = null;
+        bool eligible = configurationAllows
+                        && useCudnn != false && !Unroll
+                        && !(training && Cell.RecurrentDropoutRate > 0)
+                        && !(training && Cell.DropoutRate > 0 && perGateDropout)
+                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
+        if (!eligible)
+        {
+            if (useCudnn == true)
+                throw new KerasLayerException(this,
+                    $"useCudnn=true was specified, but the fused kernel does not support this configuration (it needs {requirement}, no recurrent dropout during training, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
+            return null;
+        }
+        using (lengths)
+        {
+            var x = sequences;
+            if (training && Cell.DropoutRate > 0 && Cell.InputDropoutMasks(sequences.select(1, 0)) is { } masks)
+                x = x.mul(masks[0].unsqueeze(1));
+            if (GoBackwards) x = x.flip(1);
+            var (outputs, states) = kernel(x, plan == FusedRnn.MaskPlan.Packed ? lengths : null);
+            var last = outputs.select(1, outputs.shape[1] - 1);
+            return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
+        }
     }
 
     /// <inheritdoc />

@@ -67,20 +67,13 @@ public sealed class SimpleRNN : RNN
     {
         var cell = Cell;
         bool relu = ReferenceEquals(cell.Activation, ActivationFunction.Relu);
-        var plan = FusedRnn.MaskPlan.Unsupported;
-        Tensor? lengths = null;
-        bool eligible = FusedAllowed(null, training)
-                        && (relu || ReferenceEquals(cell.Activation, ActivationFunction.Tanh))
-                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
-        if (!eligible) return null;
-        using (lengths)
+        bool allows = relu || ReferenceEquals(cell.Activation, ActivationFunction.Tanh);
+        return RunFused(allows, null, "a tanh or relu activation", sequences, mask, training, false, (x, lengths) =>
         {
-            var x = ApplyInputDropout(sequences, training, cell.InputDropoutMasks);
-            if (GoBackwards) x = x.flip(1);
             var (y, h) = FusedRnn.SimpleRnn(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, relu,
-                plan == FusedRnn.MaskPlan.Packed ? lengths : null, ZeroOutputForMask);
-            return FusedResult(y, [h]);
-        }
+                lengths, ZeroOutputForMask);
+            return (y, [h]);
+        });
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>
