@@ -369,7 +369,8 @@ internal static class LegacyH5Weights
         if (declared > 2 * expected + SlackValues)
         {
             plan.Mismatch(
-                $"{where}: the file's group '/{file.GroupPath}' declares {declared:0} values in {datasets.Count} dataset(s), but the layer has {expected:0} in {targets.Count} weight(s) {Expected()}; refusing to read it.");
+                $"{where}: the file's group '/{file.GroupPath}' declares {declared:0} values in {datasets.Count} dataset(s) " +
+                $"[{string.Join(", ", datasets.Select(d => $"{d.Name} {Shape.Of(d.Shape)}"))}], but the layer has {expected:0} in {targets.Count} weight(s) {Expected()}; refusing to read it.");
             return;
         }
 

@@ -14,7 +14,7 @@ namespace Keras.Rnn.Tests.Saving.Legacy;
 /// TestData/README.md) loaded into architectures built in C#, checked against the activations and predictions Keras
 /// itself recorded.
 /// </summary>
-public class LegacyGoldenTests
+public class LegacyGoldenTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly ActivationFunction HardSigmoid2 = ActivationFunction.HardSigmoidKeras2;
 
@@ -31,9 +31,9 @@ public class LegacyGoldenTests
         var (_, predictions) = LegacyData.ReadDataset(golden, "/predictions/dense_1");
         using var _ = torch.no_grad();
         using var h = model.Layers[0].Apply(x);
-        LegacyData.AssertClose(activations, LegacyData.Flat(h), 1e-5, "SimpleRNN activations");
+        output.WriteLine($"SimpleRNN activations: max |diff| {LegacyData.AssertClose(activations, LegacyData.Flat(h), 1e-5, "SimpleRNN activations"):E2}");
         using var y = model.Apply(x);
-        LegacyData.AssertClose(predictions, LegacyData.Flat(y), 1e-5, "Dense predictions");
+        output.WriteLine($"Dense predictions: max |diff| {LegacyData.AssertClose(predictions, LegacyData.Flat(y), 1e-5, "Dense predictions"):E2}");
     }
 
     [Fact]
@@ -50,9 +50,9 @@ public class LegacyGoldenTests
         var (_, predictions) = LegacyData.ReadDataset(golden, "/predictions/dense_1");
         using var _ = torch.no_grad();
         using var h = model.Layers[0].Apply(x);
-        LegacyData.AssertClose(activations, LegacyData.Flat(h), 1e-5, "Keras 1 LSTM activations");
+        output.WriteLine($"Keras 1 LSTM activations: max |diff| {LegacyData.AssertClose(activations, LegacyData.Flat(h), 1e-5, "Keras 1 LSTM activations"):E2}");
         using var y = model.Apply(x);
-        LegacyData.AssertClose(predictions, LegacyData.Flat(y), 1e-5, "Keras 1 predictions");
+        output.WriteLine($"Keras 1 predictions: max |diff| {LegacyData.AssertClose(predictions, LegacyData.Flat(y), 1e-5, "Keras 1 predictions"):E2}");
     }
 
     [Fact]
@@ -107,6 +107,6 @@ public class LegacyGoldenTests
         using var x = torch.tensor(inputs, [283, 4, 12]);
         using var _ = torch.no_grad();
         using var y = model.Apply(x);
-        LegacyData.AssertClose(expected, LegacyData.Flat(y), 1e-5, "predictions on the 283 sequences");
+        output.WriteLine($"predictions on the 283 sequences: max |diff| {LegacyData.AssertClose(expected, LegacyData.Flat(y), 1e-5, "predictions on the 283 sequences"):E2}");
     }
 }

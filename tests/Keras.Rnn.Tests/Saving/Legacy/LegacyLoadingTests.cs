@@ -3,6 +3,7 @@ using Keras.Rnn.Layers;
 using Keras.Rnn.Models;
 using Keras.Rnn.Saving;
 using Keras.Rnn.Saving.Legacy;
+using PureHDF;
 using TorchSharp;
 using Xunit;
 using static Keras.Rnn.Tests.Saving.Legacy.LegacyFileBuilder;
@@ -211,11 +212,49 @@ public class LegacyLoadingTests : SavingTestBase
     }
 
     [Fact]
+    public void LayersWithoutBiasLoadTheirTwoOrOneArrays()
+    {
+        var path = PathOf("no_bias.h5");
+        LayerEntry[] layers =
+        [
+            new("lstm_1", [W("lstm_1/kernel:0", [2, 12], 1), W("lstm_1/recurrent_kernel:0", [3, 12], 2)]),
+            new("gru_1", [W("gru_1/kernel:0", [3, 6], 3), W("gru_1/recurrent_kernel:0", [2, 6], 4)]),
+            new("dense_1", [W("dense_1/kernel:0", [2, 4], 5)]),
+        ];
+        Write(path, layers, "2.2.4");
+        var model = new Sequential(new InputLayer([5, 2]), new LSTM(3, useBias: false, returnSequences: true),
+            new GRU(2, useBias: false, resetAfter: false), new Dense(4, useBias: false));
+        LegacyH5Weights.Load(model, path);
+        var all = model.GetWeightTensors();
+        var expected = layers.SelectMany(l => l.Weights).ToList();
+        Assert.Equal(expected.Count, all.Length);
+        for (int i = 0; i < all.Length; i++) Assert.Equal(expected[i].Data, LegacyData.Flat(all[i]));
+    }
+
+    [Fact]
+    public void NestedModelIsOneLayerGroupWithItsWeightsInOrder()
+    {
+        Sequential Build() => new(new InputLayer([4, 3]),
+            new Sequential(new InputLayer([4, 3]), new LSTM(5, returnSequences: true), new Dense(2)),
+            new GRU(3));
+        var source = Build();
+        var path = PathOf("nested.h5");
+        LegacyH5Writer.SaveModel(source, path);
+        using (var h5 = H5File.OpenRead(path))
+            Assert.Equal(5, h5.Group($"model_weights/{source.Layers[0].Name}").Attribute("weight_names").Read<string[]>().Length);
+        var fresh = Build();
+        using var x = torch.randn(2, 4, 3);
+        Assert.NotEqual(Predict(source, x), Predict(fresh, x));
+        LegacyH5Weights.LoadInto(fresh, path, skipMismatch: false);
+        Assert.Equal(Predict(source, x), Predict(fresh, x));
+    }
+
+    [Fact]
     public void ChunkedLayerNamesAttributeIsFollowed()
     {
         // Keras splits attributes over 64 KiB into layer_names0, layer_names1, ...
         var path = PathOf("chunked.h5");
-        var file = new PureHDF.H5File();
+        var file = new H5File();
         var dense = new PureHDF.H5Group();
         file["a"] = dense;
         dense.Attributes["weight_names"] = new[] { "a/kernel:0" };
