@@ -218,9 +218,8 @@ public sealed class GRUCell : AbstractRNNCell
         c["bias_constraint"] = BiasConstraint;
         c["dropout"] = DropoutRate;
         c["recurrent_dropout"] = RecurrentDropoutRate;
-        c["seed"] = Seed;
         c["reset_after"] = ResetAfter;
-        c["implementation"] = Implementation;
+        c["seed"] = Seed;
         return c;
     }
 }

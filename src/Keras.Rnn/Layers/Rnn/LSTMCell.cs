@@ -217,7 +217,6 @@ public sealed class LSTMCell : AbstractRNNCell
         c["dropout"] = DropoutRate;
         c["recurrent_dropout"] = RecurrentDropoutRate;
         c["seed"] = Seed;
-        c["implementation"] = Implementation;
         return c;
     }
 }
