@@ -204,7 +204,7 @@ internal static partial class KerasLayerReader
     private static AbstractRNNCell CellAt(JsonNode? node, ConfigArgs a, string location)
     {
         if (node is null) throw a.Context.Error(location, $"{a.Owner}: expected a serialized RNN cell, found null.");
-        var layer = DeserializeLayer(node, a.Context, location);
+        var layer = DeserializeLayer(node, a.Context, location, build: false);
         return layer as AbstractRNNCell
             ?? throw a.Context.Error(location, $"{a.Owner}: expected an RNN cell (SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells or a registered cell), found layer '{layer.Name}' ({layer.GetType().Name}).");
     }
@@ -228,7 +228,7 @@ internal static partial class KerasLayerReader
     {
         var node = a.Node(key);
         if (node is null) throw a.Bad(key, "a serialized recurrent layer", node);
-        var layer = DeserializeLayer(node, a.Context, a.PathOf(key));
+        var layer = DeserializeLayer(node, a.Context, a.PathOf(key), build: false);
         return layer as RNN
             ?? throw a.Context.Error(a.PathOf(key), $"{a.Owner}: expected a recurrent layer (SimpleRNN, LSTM, GRU or RNN), found layer '{layer.Name}' ({layer.GetType().Name}).");
     }
@@ -246,6 +246,6 @@ internal static partial class KerasLayerReader
     {
         var node = a.Node("layer");
         if (node is null) throw a.Bad("layer", "a serialized layer", node);
-        return new TimeDistributed(DeserializeLayer(node, a.Context, a.PathOf("layer")), name);
+        return new TimeDistributed(DeserializeLayer(node, a.Context, a.PathOf("layer"), build: false), name);
     }
 }

@@ -69,7 +69,13 @@ internal static partial class KerasLayerReader
     }
 
     /// <summary>A layer (or model) from its serialized form.</summary>
-    public static Layer DeserializeLayer(JsonNode node, KerasLoadContext ctx, string location, bool compile = true)
+    /// <param name="node">The serialized layer.</param>
+    /// <param name="ctx">The deserialization.</param>
+    /// <param name="location">JSON path of <paramref name="node"/>.</param>
+    /// <param name="compile">Whether a model's <c>compile_config</c> is applied.</param>
+    /// <param name="build">Whether a <c>build_config</c> builds the layer now; false for the sub-layers of a wrapper
+    /// (cell, wrapped layer), which their parent builds inside its own name scope.</param>
+    public static Layer DeserializeLayer(JsonNode node, KerasLoadContext ctx, string location, bool compile = true, bool build = true)
     {
         if (node is not JsonObject o)
             throw ctx.Error(location, $"expected a serialized layer (an object with 'class_name' and 'config'), found {KerasJson.Describe(node)}.");
@@ -144,7 +150,7 @@ internal static partial class KerasLayerReader
 
         if (sharedId is { } newId) ctx.SharedObjects[newId] = layer;
 
-        if (o["build_config"] is JsonObject build && !layer.Built) BuildFromConfig(layer, build, ctx, location + ".build_config");
+        if (build && o["build_config"] is JsonObject buildConfig && !layer.Built) BuildFromConfig(layer, buildConfig, ctx, location + ".build_config");
         if (compile && o["compile_config"] is JsonObject compileConfig && compileConfig.Count > 0 && layer is Model model)
             KerasCompileReader.CompileFromConfig(model, compileConfig, ctx, location + ".compile_config");
         return layer;

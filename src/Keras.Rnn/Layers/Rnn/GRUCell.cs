@@ -197,7 +197,7 @@ public sealed class GRUCell : AbstractRNNCell
         return (newH, [newH]);
     }
 
-    internal override AbstractRNNCell? CloneFresh() => new GRUCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, ResetAfter, Implementation);
+    internal override AbstractRNNCell? CloneFresh() => new GRUCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, ResetAfter, Implementation, Name);
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig()
