@@ -72,7 +72,7 @@ internal static class KerasArchiveReader
         if (entry.Length < 0 || entry.Length > limit)
             throw new KerasFileException(path, $"The entry '{entry.FullName}' of '{path}' declares {entry.Length} bytes; at most {limit} are accepted.");
         using var stream = entry.Open();
-        using var buffer = new MemoryStream((int)entry.Length);
+        using var buffer = new MemoryStream((int)Math.Min(entry.Length, 1L << 20));
         var chunk = new byte[81920];
         int n;
         while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)

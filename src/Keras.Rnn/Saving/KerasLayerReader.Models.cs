@@ -62,7 +62,7 @@ internal static partial class KerasLayerReader
         if (input is null && buildInputShape is not null)
             input = new InputLayer(buildInputShape.Slice(1), buildInputShape[0], body.FirstOrDefault()?.InputDType ?? "float32");
 
-        if (input is not null) ChargeSequential(body, input.BatchShape, ctx, layersLocation);
+        if (input is not null) ChargeSequential(body, input.BatchShape, ctx, layersLocation, firstIndex: layers.Count - body.Count);
         Sequential model;
         try
         {
@@ -77,13 +77,13 @@ internal static partial class KerasLayerReader
     }
 
     /// <summary>Counts the weights a Sequential model will create against the budget, following the shapes layer by layer.</summary>
-    private static void ChargeSequential(IReadOnlyList<Layer> layers, Shape inputShape, KerasLoadContext ctx, string location)
+    private static void ChargeSequential(IReadOnlyList<Layer> layers, Shape inputShape, KerasLoadContext ctx, string location, int firstIndex)
     {
         var shape = inputShape;
         for (int i = 0; i < layers.Count; i++)
         {
             var layer = layers[i];
-            ctx.ChargeParameters(EstimateParameters(layer, [shape]), $"layer '{layer.Name}' ({layer.GetType().Name})", $"{location}[{i}]");
+            ctx.ChargeParameters(EstimateParameters(layer, [shape]), $"layer '{layer.Name}' ({layer.GetType().Name})", $"{location}[{i + firstIndex}]");
             if (!IsBuiltInLayer(layer) && !(layer is Model { Built: true })) return; // a custom layer's shapes are only known by running it
             try
             {

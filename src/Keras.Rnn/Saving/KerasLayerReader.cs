@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Keras.Rnn.Activations;
@@ -77,6 +78,20 @@ internal static partial class KerasLayerReader
     /// (cell, wrapped layer), which their parent builds inside its own name scope.</param>
     public static Layer DeserializeLayer(JsonNode node, KerasLoadContext ctx, string location, bool compile = true, bool build = true)
     {
+        try
+        {
+            return DeserializeLayerCore(node, ctx, location, compile, build);
+        }
+        catch (Exception e) when (e is not (KerasFileException or KerasConfigArgumentException or OutOfMemoryException))
+        {
+            // Anything a layer's own code raised on odd arguments (shape errors, native errors): reported with the place.
+            throw ctx.Error(location, $"layer '{NameIn((node as JsonObject)?["config"]) ?? "?"}' cannot be created: {e.GetType().Name}: {e.Message}", e);
+        }
+    }
+
+    private static Layer DeserializeLayerCore(JsonNode node, KerasLoadContext ctx, string location, bool compile, bool build)
+    {
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         if (node is not JsonObject o)
             throw ctx.Error(location, $"expected a serialized layer (an object with 'class_name' and 'config'), found {KerasJson.Describe(node)}.");
         if (o["class_name"] is not JsonValue cn || cn.GetValueKind() != JsonValueKind.String)
