@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
-using System.Reflection;
 using System.Text.Json.Nodes;
 using Keras.Rnn.Activations;
 using Keras.Rnn.Constraints;
 using Keras.Rnn.Initializers;
 using Keras.Rnn.Layers;
 using Keras.Rnn.Regularizers;
-using Keras.Rnn.Utils;
 
 namespace Keras.Rnn.Saving;
 
@@ -180,8 +178,4 @@ public static class KerasObjects
         $"or KerasObjects.RegisterLayer<My{SafeIdentifier(className)}>(\"{registeredName ?? className}\") — or pass it in customObjects.";
 
     private static string SafeIdentifier(string name) => new(name.Where(char.IsLetterOrDigit).ToArray());
-
-    internal static string Normalize(string name) => Naming.NormalizeIdentifier(name);
-
-    internal static ConstructorInfo[] PublicConstructors(Type t) => t.GetConstructors(BindingFlags.Public | BindingFlags.Instance);
 }
