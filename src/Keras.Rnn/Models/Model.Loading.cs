@@ -30,8 +30,9 @@ public partial class Model
     /// <param name="compile">Whether to compile the model from its <c>compile_config</c> (default <c>true</c>).</param>
     /// <returns>The model, built when the JSON gives its input shape.</returns>
     /// <exception cref="ArgumentException">Broken JSON, an unknown layer class (the message names it and how to
-    /// register it), a missing or ill-typed argument, or sizes beyond what a model may allocate; the message gives the
-    /// JSON location, the layer and the expected and actual values.</exception>
+    /// register it), a missing or ill-typed argument, or sizes beyond what a model may allocate (at most 2^30 weight
+    /// values, so that a hostile config cannot exhaust memory); the message gives the JSON location, the layer and the
+    /// expected and actual values.</exception>
     /// <example>
     /// <code>
     /// string json = model.ToJson();

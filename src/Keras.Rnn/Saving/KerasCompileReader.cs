@@ -18,6 +18,20 @@ internal static class KerasCompileReader
     /// <summary>Keras 3's <c>compile_from_config</c>.</summary>
     public static void CompileFromConfig(Model model, JsonObject config, KerasLoadContext ctx, string location)
     {
+        var previousHint = ctx.Hint;
+        ctx.Hint = "To load the model without its training configuration, pass compile: false and call Compile yourself.";
+        try
+        {
+            CompileFromConfigCore(model, config, ctx, location);
+        }
+        finally
+        {
+            ctx.Hint = previousHint;
+        }
+    }
+
+    private static void CompileFromConfigCore(Model model, JsonObject config, KerasLoadContext ctx, string location)
+    {
         var args = new ConfigArgs(config, $"compile config of model '{model.Name}'", location, ctx);
         var optimizerNode = args.Node("optimizer");
         var optimizer = optimizerNode is null ? null : KerasObjectsReader.Optimizer(optimizerNode, ctx, args.PathOf("optimizer"));
@@ -36,6 +50,20 @@ internal static class KerasCompileReader
     /// <summary>Keras 2's <c>training_config</c> (legacy <c>.h5</c> files): <c>optimizer_config</c>, <c>loss</c>,
     /// <c>metrics</c>, <c>weighted_metrics</c>, <c>loss_weights</c> (<c>sample_weight_mode</c> is ignored).</summary>
     public static void CompileFromTrainingConfig(Model model, JsonObject config, KerasLoadContext ctx, string location)
+    {
+        var previousHint = ctx.Hint;
+        ctx.Hint = "To load the model without its training configuration, pass compile: false and call Compile yourself.";
+        try
+        {
+            CompileFromTrainingConfigCore(model, config, ctx, location);
+        }
+        finally
+        {
+            ctx.Hint = previousHint;
+        }
+    }
+
+    private static void CompileFromTrainingConfigCore(Model model, JsonObject config, KerasLoadContext ctx, string location)
     {
         var args = new ConfigArgs(config, $"training config of model '{model.Name}'", location, ctx);
         var optimizerNode = args.Node("optimizer_config");

@@ -38,7 +38,8 @@ internal static partial class KerasLayerReader
         if (a.NullableInt("input_length", 0, ConfigArgs.MaxSize) is { } length && !a.Has("batch_input_shape") && !a.Has("input_shape"))
             a.Raw["batch_input_shape"] = new JsonArray(null, length);
         if (a.Bool("sparse", false)) throw a.Fail("sparse embeddings (sparse=true) are not supported.");
-        return new Embedding(a.Size("input_dim"), a.Size("output_dim"),
+        // A vocabulary may be large; the weight budget bounds input_dim × output_dim.
+        return new Embedding(a.Int("input_dim", 1, int.MaxValue), a.Size("output_dim"),
             a.Initializer("embeddings_initializer", () => new RandomUniform()), a.Regularizer("embeddings_regularizer"),
             a.Constraint("embeddings_constraint"), a.Bool("mask_zero", false), name);
     }

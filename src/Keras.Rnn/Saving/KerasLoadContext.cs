@@ -64,6 +64,9 @@ internal sealed class KerasLoadContext
     /// <summary>Weight elements created so far.</summary>
     public long ParametersUsed { get; private set; }
 
+    /// <summary>A sentence appended to error messages while it is set (e.g. how to skip the compile config).</summary>
+    public string? Hint { get; set; }
+
     /// <summary>Objects already built for a <c>shared_object_id</c>.</summary>
     public Dictionary<long, object> SharedObjects { get; } = [];
 
@@ -114,6 +117,7 @@ internal sealed class KerasLoadContext
     public Exception Error(string location, string message, Exception? inner = null)
     {
         var where = string.IsNullOrEmpty(location) ? "" : $" at {location}";
+        if (Hint is not null) message = $"{message} {Hint}";
         if (IsFile)
         {
             var entry = Entry is null ? "" : $" ({Entry})";

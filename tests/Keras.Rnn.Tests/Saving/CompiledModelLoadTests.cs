@@ -174,5 +174,12 @@ public class CompiledModelLoadTests : SavingTestBase
         using var y = torch.zeros(2, 2);
         var logs = model.Evaluate(x, y, verbose: 0);
         Assert.Equal(["loss", "mae"], logs.Keys.Order());
+
+        // A training configuration we cannot rebuild fails with a way out; the architecture alone still loads.
+        var unknownMetric = json.Replace("\"metrics\": [\"mae\"]", "\"metrics\": [\"r2_mystery\"]");
+        Assert.NotEqual(json, unknownMetric);
+        var e = Assert.ThrowsAny<ArgumentException>(() => Model.FromJson(unknownMetric));
+        MessageHas(e, "$.compile_config.metrics[0]", "r2_mystery", "compile: false");
+        Assert.False(Model.FromJson(unknownMetric, compile: false).Compiled);
     }
 }
