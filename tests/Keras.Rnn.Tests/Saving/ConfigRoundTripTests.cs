@@ -204,6 +204,38 @@ public class ConfigRoundTripTests : SavingTestBase
     }
 
     [Fact]
+    public void LayerSharedBetweenANestedModelAndItsParent()
+    {
+        // Serialized twice, the layer carries Keras' shared_object_id and comes back as one object.
+        var shared = new Dense(3, name: "shared");
+        var innerIn = KerasApi.Input([3], name: "inner_in");
+        var inner = new Model(innerIn, shared.Apply(innerIn), name: "inner");
+        var x = KerasApi.Input([3], name: "x");
+        var model = new Model(x, shared.Apply(inner.Apply(x)), name: "outer");
+        var json = model.ToJson();
+        Assert.Contains("shared_object_id", json);
+        AssertRoundTrips(model, Input(2, 3));
+        var copy = Model.FromJson(json);
+        Assert.Same(copy.GetLayer("shared"), ((Model)copy.GetLayer("inner")).GetLayer("shared"));
+        Assert.Equal(2, copy.Weights.Count);
+    }
+
+    [Fact]
+    public void ExplicitMaskAndTrainingArgumentsOfCalls()
+    {
+        var x = KerasApi.Input([4, 3], name: "x");
+        var m = KerasApi.Input([4], dtype: "bool", name: "m");
+        var seq = new GRU(3, returnSequences: true, name: "gru").Apply(x, mask: m);
+        var dropped = new Dropout(0.0, name: "drop").Apply(seq, training: false);
+        var model = new Model([x, m], new LSTM(2, name: "lstm").Apply(dropped), name: "masked");
+        using var mask = torch.tensor(new[] { true, true, false, false, true, true, true, false }, [2, 4]);
+        AssertRoundTrips(model, Input(2, 4, 3), mask);
+        var copy = Model.FromJson(model.ToJson());
+        Assert.Single(copy.GetLayer("gru").InboundNodes[0].Mask!);
+        Assert.False(copy.GetLayer("drop").InboundNodes[0].Training);
+    }
+
+    [Fact]
     public void UnbuiltSequentialStaysUnbuiltAndBuildsLater()
     {
         var model = new Sequential([new LSTM(3), new Dense(2)], name: "lazy");
