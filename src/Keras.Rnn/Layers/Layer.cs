@@ -492,7 +492,9 @@ public abstract class Layer
 
     /// <summary>
     /// Keras' config of the layer: every constructor argument by its Keras name (snake_case), plus <c>name</c>,
-    /// <c>trainable</c> and <c>dtype</c>.
+    /// <c>trainable</c> and <c>dtype</c> (and <c>activity_regularizer</c> when one is set), as Keras 3's
+    /// <c>Layer.get_config</c>. An input shape given with <see cref="InputShape"/> is not part of it: a
+    /// <see cref="Models.Sequential"/> model records it as its <see cref="InputLayer"/>, as Keras does.
     /// </summary>
     public virtual Dictionary<string, object?> GetConfig()
     {
@@ -502,7 +504,6 @@ public abstract class Layer
             ["trainable"] = Trainable,
             ["dtype"] = "float32",
         };
-        if (InputShape is not null) config["batch_shape"] = InputShape.WithBatch(BatchSize);
         if (ActivityRegularizer is not null) config["activity_regularizer"] = ActivityRegularizer;
         return config;
     }

@@ -39,10 +39,16 @@ internal static class H5WeightsReader
         Stream? stream = null;
         try
         {
-            stream = IsZip(path) ? OpenArchiveWeights(path, out tempFile) : OpenFile(path);
+            bool archive = IsZip(path);
+            stream = archive ? OpenArchiveWeights(path, out tempFile) : OpenFile(path);
+            // PureHDF recurses through links and tree nodes without cycle checks: bound its stack and reading.
+            stream = new GuardedReadStream(stream);
+            // ...and follows soft links into themselves (a stack overflow) or into other files: refuse those first.
             NativeFile h5;
             try
             {
+                if (H5StructureCheck.Problem(stream) is { } problem)
+                    throw new KerasFileException(path, $"'{path}' is not a readable Keras weights file{(archive ? $" (its '{ArchiveWeightsEntry}' entry)" : "")}: {problem}");
                 h5 = H5File.Open(stream, leaveOpen: true);
             }
             catch (Exception e) when (e is not KerasFileException)
@@ -102,15 +108,17 @@ internal static class H5WeightsReader
                 var hint = archive.GetEntry("model.weights.npz") != null ? " (it holds model.weights.npz; only the h5 weights format is supported)" : "";
                 throw new KerasFileException(path, $"The .keras archive '{path}' has no '{ArchiveWeightsEntry}' entry{hint}. Entries: [{names}].");
             }
-            // Keras rejects members whose declared size is implausible for what is stored (zip bombs).
-            if (entry.Length < 0 || (entry.Length > 1L << 32 && entry.Length > 1000 * Math.Max(1, entry.CompressedLength)))
+            // Keras rejects members whose declared size is implausible for what is stored (zip bombs); deflate cannot
+            // expand more than about 1032:1, and a stored entry is as long as its stored bytes.
+            if (entry.Length < 0 || entry.Length > 1100 * Math.Max(1, entry.CompressedLength) + 65536)
                 throw new KerasFileException(path, $"The entry '{ArchiveWeightsEntry}' of '{path}' declares {entry.Length} bytes for {entry.CompressedLength} stored; refusing to extract it.");
             try
             {
                 using var source = entry.Open();
                 if (entry.Length <= InMemoryLimit)
                 {
-                    var memory = new MemoryStream((int)entry.Length);
+                    // Grown as the bytes arrive: a corrupted size field must not make us reserve memory up front.
+                    var memory = new MemoryStream((int)Math.Min(entry.Length, 16L << 20));
                     CopyExactly(source, memory, entry.Length, path);
                     memory.Position = 0;
                     return memory;
@@ -297,6 +305,8 @@ internal static class H5WeightsReader
                 return (null, $"variable {i} '{variablePath}' needs {(isFloat ? "floating-point" : "integer")} values, but dataset '{datasetPath}' holds {DescribeType(type)} data.");
 
             long count = shape.Aggregate(1L, (a, b) => checked(a * b));
+            if (dataset.Layout.Class is not (H5DataLayoutClass.Contiguous or H5DataLayoutClass.Compact or H5DataLayoutClass.Chunked))
+                return (null, $"dataset '{datasetPath}' for variable {i} '{variablePath}' has a {dataset.Layout.Class} layout, which refers to data outside the file; refusing to read it.");
             if (dataset.Layout.Class == H5DataLayoutClass.Chunked)
             {
                 // Guard against chunk shapes far beyond the data (each chunk is allocated whole when read).

@@ -309,6 +309,12 @@ internal sealed class KerasConfigSerializer
                 return SerializeLayer(layer);
             case ActivationFunction activation:
                 return activation.Name;
+            // Keras keeps "accuracy", "crossentropy" (and their short forms) as strings in compile configs: they are
+            // resolved from the data's shapes when the model is compiled again.
+            case Metrics.UnresolvedMetric metric:
+                return metric.Identifier;
+            case Losses.UnresolvedLoss loss:
+                return loss.Identifier;
             case Initializer initializer:
                 return KerasObject("keras.initializers", initializer.ClassName, initializer.GetConfig(), initializer.GetType(), owner);
             case Regularizer regularizer:

@@ -112,6 +112,7 @@ public sealed class Dense : Layer
         c["bias_regularizer"] = BiasRegularizer;
         c["kernel_constraint"] = KernelConstraint;
         c["bias_constraint"] = BiasConstraint;
+        c["quantization_config"] = null;
         return c;
     }
 }

@@ -97,8 +97,10 @@ public sealed class Embedding : Layer
         c["output_dim"] = OutputDim;
         c["embeddings_initializer"] = EmbeddingsInitializer;
         c["embeddings_regularizer"] = EmbeddingsRegularizer;
+        c["activity_regularizer"] = ActivityRegularizer;
         c["embeddings_constraint"] = EmbeddingsConstraint;
         c["mask_zero"] = MaskZero;
+        c["quantization_config"] = null;
         return c;
     }
 }

@@ -57,5 +57,6 @@ public sealed class InputLayer : Layer
         ["sparse"] = false,
         ["ragged"] = false,
         ["name"] = Name,
+        ["optional"] = false,
     };
 }

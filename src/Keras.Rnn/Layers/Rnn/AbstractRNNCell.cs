@@ -102,7 +102,8 @@ public abstract class AbstractRNNCell : Layer
         _recurrentDropoutMasks = null;
     }
 
-    /// <summary>A new, unbuilt cell of the same configuration (for <see cref="Bidirectional"/>), or <c>null</c> when the cell cannot be copied.</summary>
+    /// <summary>A new, unbuilt cell of the same configuration and name (for <see cref="Bidirectional"/>, which, like Keras,
+    /// re-creates its layers from their config), or <c>null</c> when the cell cannot be copied.</summary>
     internal virtual AbstractRNNCell? CloneFresh() => null;
 
     /// <summary>Input dropout masks for a fused kernel, from the first step's input.</summary>

@@ -46,16 +46,19 @@ public sealed class GRU : RNN
     /// <param name="resetAfter">Reset gate after the recurrent product (default <c>true</c>).</param>
     /// <param name="useCudnn">Use the fused kernel: <c>null</c> = when possible (default), <c>true</c> = required, <c>false</c> = never.</param>
     /// <param name="name">Name (default <c>gru</c>, made unique).</param>
+    /// <param name="implementation">Keras' implementation mode of the cell, 1 (one input-dropout mask per gate) or 2
+    /// (default, one mask); both compute the same outputs. Keras 2's mode 0 is mode 1 here. Recurrent dropout forces
+    /// mode 1, as in Keras.</param>
     public GRU(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null, Regularizer? biasRegularizer = null,
         Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null, Constraint? biasConstraint = null,
         double dropout = 0.0, double recurrentDropout = 0.0, int? seed = null, bool returnSequences = false, bool returnState = false,
         bool goBackwards = false, bool stateful = false, bool unroll = false, bool resetAfter = true, bool? useCudnn = null,
-        string? name = null)
+        string? name = null, int implementation = 2)
         : base(new GRUCell(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
                 kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint, biasConstraint,
-                dropout, recurrentDropout, seed, resetAfter, name: "gru_cell"),
+                dropout, recurrentDropout, seed, resetAfter, implementation == 0 ? 1 : implementation, name: "gru_cell"),
             returnSequences, returnState, goBackwards, stateful, unroll, false, name)
     {
         UseCudnn = useCudnn;
@@ -96,12 +99,30 @@ public sealed class GRU : RNN
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
 
     /// <inheritdoc />
+    /// <remarks>Keras 3's <c>GRU.get_config</c>: the RNN options, then the cell's arguments; the cell itself, its
+    /// <c>implementation</c> and <c>use_cudnn</c> are not part of it.</remarks>
     public override Dictionary<string, object?> GetConfig()
     {
         var c = base.GetConfig();
-        foreach (var (k, v) in Cell.GetConfig())
-            if (k is not ("name" or "trainable" or "dtype")) c[k] = v;
-        c["use_cudnn"] = UseCudnn is null ? "auto" : UseCudnn.Value;
+        var cell = Cell;
+        c["units"] = cell.Units;
+        c["activation"] = cell.Activation;
+        c["recurrent_activation"] = cell.RecurrentActivation;
+        c["use_bias"] = cell.UseBias;
+        c["kernel_initializer"] = cell.KernelInitializer;
+        c["recurrent_initializer"] = cell.RecurrentInitializer;
+        c["bias_initializer"] = cell.BiasInitializer;
+        c["kernel_regularizer"] = cell.KernelRegularizer;
+        c["recurrent_regularizer"] = cell.RecurrentRegularizer;
+        c["bias_regularizer"] = cell.BiasRegularizer;
+        c["activity_regularizer"] = ActivityRegularizer;
+        c["kernel_constraint"] = cell.KernelConstraint;
+        c["recurrent_constraint"] = cell.RecurrentConstraint;
+        c["bias_constraint"] = cell.BiasConstraint;
+        c["dropout"] = cell.DropoutRate;
+        c["recurrent_dropout"] = cell.RecurrentDropoutRate;
+        c["reset_after"] = cell.ResetAfter;
+        c["seed"] = cell.Seed;
         return c;
     }
 }

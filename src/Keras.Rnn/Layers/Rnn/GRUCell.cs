@@ -197,7 +197,7 @@ public sealed class GRUCell : AbstractRNNCell
         return (newH, [newH]);
     }
 
-    internal override AbstractRNNCell? CloneFresh() => new GRUCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, ResetAfter, Implementation);
+    internal override AbstractRNNCell? CloneFresh() => new GRUCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, ResetAfter, Implementation, Name);
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig()
@@ -218,9 +218,8 @@ public sealed class GRUCell : AbstractRNNCell
         c["bias_constraint"] = BiasConstraint;
         c["dropout"] = DropoutRate;
         c["recurrent_dropout"] = RecurrentDropoutRate;
-        c["seed"] = Seed;
         c["reset_after"] = ResetAfter;
-        c["implementation"] = Implementation;
+        c["seed"] = Seed;
         return c;
     }
 }

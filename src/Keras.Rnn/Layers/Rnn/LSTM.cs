@@ -51,16 +51,19 @@ public sealed class LSTM : RNN
     /// <param name="unroll">Keras' flag; disables the fused kernel (default <c>false</c>).</param>
     /// <param name="useCudnn">Use the fused kernel: <c>null</c> = when possible (Keras' <c>"auto"</c>, default), <c>true</c> = required, <c>false</c> = never.</param>
     /// <param name="name">Name (default <c>lstm</c>, made unique).</param>
+    /// <param name="implementation">Keras' implementation mode of the cell, 1 (one input-dropout mask per gate) or 2
+    /// (default, one mask); both compute the same outputs. Keras 2's mode 0 (input projections for all steps at once,
+    /// one dropout mask per gate) is mode 1 here. Recurrent dropout forces mode 1, as in Keras.</param>
     public LSTM(int units, ActivationFunction? activation = null, ActivationFunction? recurrentActivation = null, bool useBias = true,
         Initializer? kernelInitializer = null, Initializer? recurrentInitializer = null, Initializer? biasInitializer = null,
         bool unitForgetBias = true, Regularizer? kernelRegularizer = null, Regularizer? recurrentRegularizer = null,
         Regularizer? biasRegularizer = null, Constraint? kernelConstraint = null, Constraint? recurrentConstraint = null,
         Constraint? biasConstraint = null, double dropout = 0.0, double recurrentDropout = 0.0, int? seed = null,
         bool returnSequences = false, bool returnState = false, bool goBackwards = false, bool stateful = false, bool unroll = false,
-        bool? useCudnn = null, string? name = null)
+        bool? useCudnn = null, string? name = null, int implementation = 2)
         : base(new LSTMCell(units, activation, recurrentActivation, useBias, kernelInitializer, recurrentInitializer, biasInitializer,
                 unitForgetBias, kernelRegularizer, recurrentRegularizer, biasRegularizer, kernelConstraint, recurrentConstraint,
-                biasConstraint, dropout, recurrentDropout, seed, name: "lstm_cell"),
+                biasConstraint, dropout, recurrentDropout, seed, implementation == 0 ? 1 : implementation, name: "lstm_cell"),
             returnSequences, returnState, goBackwards, stateful, unroll, false, name)
     {
         UseCudnn = useCudnn;
@@ -99,12 +102,30 @@ public sealed class LSTM : RNN
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
 
     /// <inheritdoc />
+    /// <remarks>Keras 3's <c>LSTM.get_config</c>: the RNN options, then the cell's arguments; the cell itself, its
+    /// <c>implementation</c> and <c>use_cudnn</c> are not part of it.</remarks>
     public override Dictionary<string, object?> GetConfig()
     {
         var c = base.GetConfig();
-        foreach (var (k, v) in Cell.GetConfig())
-            if (k is not ("name" or "trainable" or "dtype")) c[k] = v;
-        c["use_cudnn"] = UseCudnn is null ? "auto" : UseCudnn.Value;
+        var cell = Cell;
+        c["units"] = cell.Units;
+        c["activation"] = cell.Activation;
+        c["recurrent_activation"] = cell.RecurrentActivation;
+        c["use_bias"] = cell.UseBias;
+        c["kernel_initializer"] = cell.KernelInitializer;
+        c["recurrent_initializer"] = cell.RecurrentInitializer;
+        c["bias_initializer"] = cell.BiasInitializer;
+        c["unit_forget_bias"] = cell.UnitForgetBias;
+        c["kernel_regularizer"] = cell.KernelRegularizer;
+        c["recurrent_regularizer"] = cell.RecurrentRegularizer;
+        c["bias_regularizer"] = cell.BiasRegularizer;
+        c["activity_regularizer"] = ActivityRegularizer;
+        c["kernel_constraint"] = cell.KernelConstraint;
+        c["recurrent_constraint"] = cell.RecurrentConstraint;
+        c["bias_constraint"] = cell.BiasConstraint;
+        c["dropout"] = cell.DropoutRate;
+        c["recurrent_dropout"] = cell.RecurrentDropoutRate;
+        c["seed"] = cell.Seed;
         return c;
     }
 }

@@ -194,7 +194,7 @@ public sealed class LSTMCell : AbstractRNNCell
         return (newH, [newH, newC]);
     }
 
-    internal override AbstractRNNCell? CloneFresh() => new LSTMCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, Implementation);
+    internal override AbstractRNNCell? CloneFresh() => new LSTMCell(Units, Activation, RecurrentActivation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, UnitForgetBias, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, Implementation, Name);
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig()
@@ -217,7 +217,6 @@ public sealed class LSTMCell : AbstractRNNCell
         c["dropout"] = DropoutRate;
         c["recurrent_dropout"] = RecurrentDropoutRate;
         c["seed"] = Seed;
-        c["implementation"] = Implementation;
         return c;
     }
 }

@@ -81,11 +81,26 @@ public sealed class SimpleRNN : RNN
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
 
     /// <inheritdoc />
+    /// <remarks>Keras 3's <c>SimpleRNN.get_config</c>: the RNN options, then the cell's arguments; the cell itself is not part of it.</remarks>
     public override Dictionary<string, object?> GetConfig()
     {
         var c = base.GetConfig();
-        foreach (var (k, v) in Cell.GetConfig())
-            if (k is not ("name" or "trainable" or "dtype")) c[k] = v;
+        var cell = Cell;
+        c["units"] = cell.Units;
+        c["activation"] = cell.Activation;
+        c["use_bias"] = cell.UseBias;
+        c["kernel_initializer"] = cell.KernelInitializer;
+        c["recurrent_initializer"] = cell.RecurrentInitializer;
+        c["bias_initializer"] = cell.BiasInitializer;
+        c["kernel_regularizer"] = cell.KernelRegularizer;
+        c["recurrent_regularizer"] = cell.RecurrentRegularizer;
+        c["bias_regularizer"] = cell.BiasRegularizer;
+        c["activity_regularizer"] = ActivityRegularizer;
+        c["kernel_constraint"] = cell.KernelConstraint;
+        c["recurrent_constraint"] = cell.RecurrentConstraint;
+        c["bias_constraint"] = cell.BiasConstraint;
+        c["dropout"] = cell.DropoutRate;
+        c["recurrent_dropout"] = cell.RecurrentDropoutRate;
         return c;
     }
 }

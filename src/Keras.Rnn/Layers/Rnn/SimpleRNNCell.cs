@@ -131,7 +131,7 @@ public sealed class SimpleRNNCell : AbstractRNNCell
         return (output, [output]);
     }
 
-    internal override AbstractRNNCell? CloneFresh() => new SimpleRNNCell(Units, Activation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed);
+    internal override AbstractRNNCell? CloneFresh() => new SimpleRNNCell(Units, Activation, UseBias, KernelInitializer, RecurrentInitializer, BiasInitializer, KernelRegularizer, RecurrentRegularizer, BiasRegularizer, KernelConstraint, RecurrentConstraint, BiasConstraint, DropoutRate, RecurrentDropoutRate, Seed, Name);
 
     /// <inheritdoc />
     public override Dictionary<string, object?> GetConfig()

@@ -70,7 +70,7 @@ public sealed class StackedRNNCells : AbstractRNNCell
     internal override AbstractRNNCell? CloneFresh()
     {
         var copies = Cells.Select(c => c.CloneFresh()).ToList();
-        return copies.Any(c => c is null) ? null : new StackedRNNCells(copies!);
+        return copies.Any(c => c is null) ? null : new StackedRNNCells(copies!, Name);
     }
 
     /// <inheritdoc />

@@ -140,7 +140,7 @@ public class RecurrentDropoutTests
         Assert.Equal(1, new GRU(2, recurrentDropout: 0.2).Cell.Implementation);
         Assert.Equal(1, new LSTMCell(2, recurrentDropout: 0.1, implementation: 2).Implementation);
         Assert.Equal(2, new LSTM(2, dropout: 0.3).Cell.Implementation);
-        Assert.Equal(1, (int)new LSTM(2, recurrentDropout: 0.2).GetConfig()["implementation"]!);
+        Assert.Equal(1, new LSTM(2, recurrentDropout: 0.2).Cell.Implementation);
     }
 
     [Fact]
