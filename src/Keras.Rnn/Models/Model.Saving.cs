@@ -55,7 +55,8 @@ public partial class Model
         if (!Built)
             throw new InvalidOperationException(
                 $"You are loading weights into model '{Name}', which has not yet been built. Build it first by calling it on some data, by calling Build(shape), or by giving it an input shape.");
-        H5WeightsReader.Load(this, path, skipMismatch);
+        if (Saving.Legacy.LegacyH5Weights.IsLegacyFile(path)) Saving.Legacy.LegacyH5Weights.Load(this, path, byName: false, skipMismatch);
+        else H5WeightsReader.Load(this, path, skipMismatch);
     }
 
     /// <summary>
@@ -71,8 +72,17 @@ public partial class Model
     public void Save(string path, bool overwrite = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if ((path.EndsWith(".h5", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".hdf5", StringComparison.OrdinalIgnoreCase))
+            && !path.EndsWith(".weights.h5", StringComparison.OrdinalIgnoreCase))
+        {
+            // Keras 3: a .h5 path writes the legacy full-model HDF5 format.
+            if (!Built)
+                throw new InvalidOperationException($"You are saving model '{Name}', which has not yet been built. Build it first.");
+            Saving.Legacy.LegacyH5Writer.SaveModel(this, path, overwrite);
+            return;
+        }
         if (!path.EndsWith(".keras", StringComparison.Ordinal))
-            throw new ArgumentException($"Invalid path argument: expected a `.keras` extension. Received: path={path}", nameof(path));
+            throw new ArgumentException($"Invalid path argument: expected a `.keras` extension (or `.h5` for the legacy format). Received: path={path}", nameof(path));
         if (!Built)
             KerasConfig.Log($"You are saving model '{Name}', which has not yet been built. It might not contain any weights yet.");
         WriteAtomically(path, overwrite, stream => KerasArchive.Write(this, stream));

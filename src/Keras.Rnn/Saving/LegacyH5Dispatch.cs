@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Keras.Rnn.Layers;
 using Keras.Rnn.Models;
+using Keras.Rnn.Saving.Legacy;
 
 namespace Keras.Rnn.Saving;
 
@@ -8,12 +10,10 @@ namespace Keras.Rnn.Saving;
 /// tf.keras or Keras 3's legacy writer (root attribute <c>model_config</c>, weights under <c>model_weights</c>).
 /// </summary>
 /// <remarks>
-/// Integration point for the legacy reader: it rebuilds the architecture with
-/// <see cref="KerasLayerReader.DeserializeModel"/> (a <see cref="KerasLoadContext"/> carrying the file's
-/// <c>keras_version</c>, so that Keras 2's <c>hard_sigmoid</c>, argument names and node formats are honoured),
-/// compiles it from <c>training_config</c> with <see cref="KerasCompileReader.CompileFromTrainingConfig"/> when
-/// <c>compile</c> is true, then maps the legacy weights. Until that reader is wired in, this build reports that
-/// legacy loading is unavailable.
+/// Rebuilds the architecture from <c>model_config</c> with <see cref="KerasLayerReader.DeserializeModel"/> (the
+/// context carries the file's <c>keras_version</c>, so Keras 2's <c>hard_sigmoid</c>, argument names and node formats
+/// are honoured), compiles it from <c>training_config</c> when asked, maps the legacy weights
+/// (<see cref="LegacyH5Weights"/>), and restores the optimizer state when it fits (a warning otherwise, as in Keras).
 /// </remarks>
 internal static class LegacyH5Dispatch
 {
@@ -21,8 +21,38 @@ internal static class LegacyH5Dispatch
     /// <param name="path">The HDF5 file.</param>
     /// <param name="customObjects">Layer factories for custom classes, or <c>null</c>.</param>
     /// <param name="compile">Whether to compile the model from its <c>training_config</c>.</param>
-    /// <exception cref="KerasFileException">Always, in this build.</exception>
-    public static Model Load(string path, IReadOnlyDictionary<string, Func<IReadOnlyDictionary<string, object?>, Layer>>? customObjects, bool compile) =>
-        throw new KerasFileException(path,
-            $"'{path}' is an HDF5 file (a legacy Keras .h5 model): legacy .h5 loading is not available in this build. Save the model in Python as .keras (model.save(\"model.keras\")) and load that.");
+    /// <exception cref="KerasFileException">The file is not a full legacy model, is corrupted, or its weights do not fit.</exception>
+    public static Model Load(string path, IReadOnlyDictionary<string, Func<IReadOnlyDictionary<string, object?>, Layer>>? customObjects, bool compile)
+    {
+        var (modelConfig, trainingConfig, kerasVersion, _) = LegacyH5Weights.ReadMetadata(path);
+        var budget = Math.Max(KerasLoadContext.DefaultParameterBudget / 16, new FileInfo(path).Length);
+        var ctx = new KerasLoadContext(path, true, kerasVersion, customObjects, budget, "model_config");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(modelConfig);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new KerasFileException(path, $"The model_config attribute of '{path}' is not valid JSON: {e.Message}", e);
+        }
+        if (node is null) throw new KerasFileException(path, $"The model_config attribute of '{path}' is empty.");
+        var model = KerasLayerReader.DeserializeModel(node, ctx, compile: false);
+        if (compile && trainingConfig is not null)
+        {
+            JsonObject? training;
+            try
+            {
+                training = JsonNode.Parse(trainingConfig) as JsonObject;
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new KerasFileException(path, $"The training_config attribute of '{path}' is not valid JSON: {e.Message}", e);
+            }
+            if (training is not null) KerasCompileReader.CompileFromTrainingConfig(model, training, ctx, "training_config");
+        }
+        LegacyH5Weights.LoadInto(model, path, skipMismatch: false);
+        if (model.Compiled) LegacyH5Weights.LoadOptimizerWeights(model, path);
+        return model;
+    }
 }

@@ -82,7 +82,7 @@ public class CallbackTests
         // and waits once; epoch 4 waits again → 0.025; epoch 5 waits once; epoch 6 → max(0.0125, minLr) = 0.02.
         // The logged rate is the one in force during the epoch.
         Assert.Equal([0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02], history["learning_rate"].Select(v => Math.Round(v, 6)));
-        Assert.Equal(0.02, model.Optimizer!.LearningRate, 6);
+        Assert.Equal(0.02, model.Optimizer!.LearningRate, 1e-6);
         Assert.Throws<ArgumentException>(() => new ReduceLROnPlateau(factor: 1.0));
     }
 

@@ -103,14 +103,14 @@ public class CompiledModelLoadTests : SavingTestBase
         var expected = model.Evaluate(x, y, batchSize: 8, verbose: 0);
         var actual = loaded.Evaluate(x, y, batchSize: 8, verbose: 0);
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        foreach (var (k, v) in expected) Assert.Equal(v, actual[k], 6);
+        foreach (var (k, v) in expected) Assert.Equal(v, actual[k], 1e-6);
         Assert.Contains("accuracy", actual.Keys);
         Assert.Contains(actual.Keys, k => k.StartsWith("auc", StringComparison.Ordinal));
 
         // And the next training step matches too (momentum slots and the schedule's step restored).
         var a = model.TrainOnBatch(x, y)["loss"];
         var b = loaded.TrainOnBatch(x, y)["loss"];
-        Assert.Equal(a, b, 6);
+        Assert.Equal(a, b, 1e-6);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public class CompiledModelLoadTests : SavingTestBase
         var expected = model.Evaluate(x, ArrayLike.Of(y1, y2), batchSize: 8, verbose: 0);
         var actual = loaded.Evaluate(x, ArrayLike.Of(y1, y2), batchSize: 8, verbose: 0);
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        foreach (var (k, v) in expected) Assert.Equal(v, actual[k], 6);
+        foreach (var (k, v) in expected) Assert.Equal(v, actual[k], 1e-6);
     }
 
     [Fact]

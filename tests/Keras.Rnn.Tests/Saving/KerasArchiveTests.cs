@@ -234,7 +234,7 @@ public class KerasArchiveTests : SavingTestBase
         var optimizer = compile.GetProperty("optimizer");
         Assert.Equal("Adam", optimizer.GetProperty("class_name").GetString());
         Assert.Equal("keras.optimizers", optimizer.GetProperty("module").GetString());
-        Assert.Equal(0.001, optimizer.GetProperty("config").GetProperty("learning_rate").GetDouble(), 6);
+        Assert.Equal(0.001, optimizer.GetProperty("config").GetProperty("learning_rate").GetDouble(), 1e-6);
         Assert.Equal("MeanSquaredError", compile.GetProperty("loss").GetProperty("class_name").GetString());
         Assert.Equal(JsonValueKind.Array, compile.GetProperty("metrics").ValueKind);
         Assert.False(compile.GetProperty("run_eagerly").GetBoolean());

@@ -58,8 +58,8 @@ public class FitTests
         var history = model.Fit(x, y, batchSize: 4, epochs: 1, verbose: 0, shuffle: false);
         double expected = Enumerable.Range(0, N).Average(i => SquaredError(x, y, i));
         double expectedMae = Enumerable.Range(0, N).Average(i => Math.Abs(Prediction(x, i, W0, B0) - y[i, 0]));
-        Assert.Equal(expected, history["loss"][0], 5);
-        Assert.Equal(expectedMae, history["mae"][0], 5);
+        Assert.Equal(expected, history["loss"][0], 1e-5);
+        Assert.Equal(expectedMae, history["mae"][0], 1e-5);
     }
 
     [Fact]
@@ -72,8 +72,8 @@ public class FitTests
         double train = Enumerable.Range(0, 7).Average(i => SquaredError(x, y, i));
         double val = Enumerable.Range(7, 3).Average(i => SquaredError(x, y, i));
         Assert.Equal(["loss", "val_loss"], history.HistoryValues.Keys.OrderBy(k => k));
-        Assert.Equal(train, history["loss"][1], 5);
-        Assert.Equal(val, history["val_loss"][1], 5);
+        Assert.Equal(train, history["loss"][1], 1e-5);
+        Assert.Equal(val, history["val_loss"][1], 1e-5);
     }
 
     [Fact]
@@ -104,8 +104,8 @@ public class FitTests
             }
         }
         var kernel = (float[,])model.GetWeights()[0];
-        for (int j = 0; j < F; j++) Assert.Equal(w[j], kernel[j, 0], 5);
-        Assert.Equal(b, ((float[])model.GetWeights()[1])[0], 5);
+        for (int j = 0; j < F; j++) Assert.Equal(w[j], kernel[j, 0], 1e-5);
+        Assert.Equal(b, ((float[])model.GetWeights()[1])[0], 1e-5);
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public class FitTests
         var model = LinearModel(new SGD(learningRate: 0.0));
         var history = model.Fit(x, y, batchSize: 4, verbose: 0, shuffle: false, sampleWeight: weights);
         double expected = Enumerable.Range(0, N).Sum(i => weights[i] * SquaredError(x, y, i)) / N;
-        Assert.Equal(expected, history["loss"][0], 5);
+        Assert.Equal(expected, history["loss"][0], 1e-5);
     }
 
     [Fact]
@@ -147,9 +147,9 @@ public class FitTests
             loss += classWeight[labels[i]] * -Math.Log(p);
             if ((logits[1] > logits[0] ? 1 : 0) == labels[i]) correct++;
         }
-        Assert.Equal(loss / N, history["loss"][0], 4);
+        Assert.Equal(loss / N, history["loss"][0], 1e-4);
         // Plain metrics ignore sample and class weights in Keras.
-        Assert.Equal(correct / N, history["accuracy"][0], 5);
+        Assert.Equal(correct / N, history["accuracy"][0], 1e-5);
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public class FitTests
         var model = LinearModel(new SGD(learningRate: 0.0), kernelRegularizer: new L2(0.1));
         var history = model.Fit(x, y, batchSize: 5, verbose: 0, shuffle: false);
         double expected = Enumerable.Range(0, N).Average(i => SquaredError(x, y, i)) + 0.1 * W0.Sum(w => w * w);
-        Assert.Equal(expected, history["loss"][0], 5);
+        Assert.Equal(expected, history["loss"][0], 1e-5);
     }
 
     [Fact]
@@ -169,18 +169,18 @@ public class FitTests
         var model = LinearModel(new SGD(learningRate: 0.1), metrics: ["mse"]);
         double expected = Enumerable.Range(0, N).Average(i => SquaredError(x, y, i));
         var scores = model.Evaluate(x, y, batchSize: 3, verbose: 0);
-        Assert.Equal(expected, scores["loss"], 5);
-        Assert.Equal(expected, scores["mse"], 5);
+        Assert.Equal(expected, scores["loss"], 1e-5);
+        Assert.Equal(expected, scores["mse"], 1e-5);
 
         var predictions = (float[,])model.Predict(x, batchSize: 4, verbose: 0).ToArray();
-        for (int i = 0; i < N; i++) Assert.Equal(Prediction(x, i, W0, B0), predictions[i, 0], 5);
+        for (int i = 0; i < N; i++) Assert.Equal(Prediction(x, i, W0, B0), predictions[i, 0], 1e-5);
         var onBatch = model.PredictOnBatch(x);
         Assert.Equal(new long[] { N, 1 }, onBatch.shape);
 
         var logs = model.TestOnBatch(x, y);
-        Assert.Equal(expected, logs["loss"], 5);
+        Assert.Equal(expected, logs["loss"], 1e-5);
         var trained = model.TrainOnBatch(x, y);
-        Assert.Equal(expected, trained["loss"], 5);
+        Assert.Equal(expected, trained["loss"], 1e-5);
         Assert.True(model.Evaluate(x, y, verbose: 0)["loss"] < expected);
     }
 
@@ -210,7 +210,7 @@ public class FitTests
         Assert.Equal(3, history["loss"].Count);
         var a = (float[,])arrays.GetWeights()[0];
         var b = (float[,])streamed.GetWeights()[0];
-        for (int j = 0; j < F; j++) Assert.Equal(a[j, 0], b[j, 0], 6);
+        for (int j = 0; j < F; j++) Assert.Equal(a[j, 0], b[j, 0], 1e-6);
     }
 
     [Fact]
@@ -225,7 +225,7 @@ public class FitTests
         var y2 = new float[N, 2];
         var history = model.Fit(x, [y, y2], batchSize: 4, verbose: 0, shuffle: false);
         Assert.Equal(["first_loss", "first_mae", "loss", "second_loss"], history.HistoryValues.Keys.OrderBy(k => k));
-        Assert.Equal(history["first_loss"][0] + 0.5 * history["second_loss"][0], history["loss"][0], 5);
+        Assert.Equal(history["first_loss"][0] + 0.5 * history["second_loss"][0], history["loss"][0], 1e-5);
         var outputs = model.PredictOutputs(x, verbose: 0);
         Assert.Equal(new long[] { N, 2 }, outputs[1].shape);
     }

@@ -40,7 +40,9 @@ internal static class LegacyH5Format
             throw new FileNotFoundException($"Cannot load '{path}': the file does not exist.", path);
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            // PureHDF recurses through links without cycle checks: bound its stack and reading, and refuse soft or
+            // external links before it sees the file (as for Keras 3 weight files).
+            stream = new GuardedReadStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read));
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
@@ -48,11 +50,14 @@ internal static class LegacyH5Format
         }
         try
         {
+            if (H5StructureCheck.Problem(stream) is { } problem)
+                throw new KerasFileException(path, $"'{path}' is not a readable Keras HDF5 file: {problem}");
             return H5File.Open(stream, leaveOpen: true);
         }
         catch (Exception e)
         {
             stream.Dispose();
+            if (e is KerasFileException) throw;
             throw Corrupt(path, e);
         }
     }

@@ -138,7 +138,7 @@ public class CoreLayerTests
         model.Fit(x, y, verbose: 0);
         // d/dα mean((α·x − y)²) at α = 1: ((2·(1−2)·1)/2, (2·(2−2)·2)/2) = (−1, 0) → α = (1.1, 1).
         var alpha = (float[])scale.GetWeights()[0];
-        Assert.Equal(1.1f, alpha[0], 5);
-        Assert.Equal(1.0f, alpha[1], 5);
+        Assert.Equal(1.1f, alpha[0], 1e-5);
+        Assert.Equal(1.0f, alpha[1], 1e-5);
     }
 }

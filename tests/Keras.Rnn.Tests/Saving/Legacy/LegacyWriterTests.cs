@@ -159,7 +159,7 @@ public class LegacyWriterTests : SavingTestBase
             {
                 var training = JsonNode.Parse(String(h5, "training_config"))!.AsObject();
                 Assert.Equal("Adam", training["optimizer_config"]!["class_name"]!.GetValue<string>());
-                Assert.Equal(0.01, training["optimizer_config"]!["config"]!["learning_rate"]!.GetValue<double>(), 6);
+                Assert.Equal(0.01, training["optimizer_config"]!["config"]!["learning_rate"]!.GetValue<double>(), 1e-6);
                 // A loss object in legacy form (our Compile receives "mse" already resolved to a Loss object).
                 Assert.Equal("MeanSquaredError", training["loss"]!["class_name"]!.GetValue<string>());
                 Assert.False(training["loss"]!.AsObject().ContainsKey("module"));
