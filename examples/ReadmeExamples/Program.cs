@@ -9,6 +9,7 @@ using TorchSharp;
 Sequential();
 Functional();
 CustomLayer();
+BringYourModel();
 return 0;
 
 static void Sequential()
@@ -58,6 +59,26 @@ static void Functional()
     var targets = torch.nn.functional.one_hot(torch.randint(0, 8, [64, 7]), 8).to_type(torch.ScalarType.Float32);
     model.Fit([encoderData, decoderData], targets, batchSize: 16, epochs: 2, verbose: 2);
     // README: end
+}
+
+static void BringYourModel()
+{
+    // Stand-in for a file saved by Python Keras: a small model saved from C#.
+    var folder = Directory.CreateTempSubdirectory("keras-rnn-readme").FullName;
+    Directory.SetCurrentDirectory(folder);
+    var original = new Sequential(new InputLayer([10, 3]), new LSTM(8), new Dense(2, activation: "softmax"));
+    original.Compile(optimizer: "adam", loss: "categorical_crossentropy", metrics: ["accuracy"]);
+    var inputs = new float[4, 10, 3];
+    original.TrainOnBatch(inputs, new float[,] { { 1, 0 }, { 0, 1 }, { 1, 0 }, { 0, 1 } });
+    original.Save("model.keras");
+
+    // README: bring
+    var model = Model.Load("model.keras");     // a .keras archive, or a legacy .h5 from Keras 1/2 or tf.keras
+    model.Summary();
+    float[,] predictions = model.Predict(inputs, verbose: 0).ToArray<float[,]>();
+    model.SaveWeights("model.weights.h5");     // Keras formats out too: .keras, .weights.h5, legacy .h5
+    // README: end
+    Console.WriteLine($"loaded and predicted {predictions.GetLength(0)} samples in {folder}");
 }
 
 static void CustomLayer()

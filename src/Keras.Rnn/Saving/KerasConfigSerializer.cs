@@ -80,6 +80,7 @@ internal sealed class KerasConfigSerializer
             Sequential => ("keras", "Sequential", null),
             // Functional is not exported by Keras: it is written with its source module and registered name.
             Model when type == typeof(Model) => ("keras.src.models.functional", "Functional", "Functional"),
+            NotEqual => ("keras.src.ops.numpy", "NotEqual", "NotEqual"),
             _ => ("keras.layers", className, null),
         };
     }
@@ -216,6 +217,13 @@ internal sealed class KerasConfigSerializer
         // One input is passed as itself, several as one list argument (as in Concatenate()([a, b])).
         var args = new JsonArray(node.Inputs.Count == 1 ? Tensor(node.Inputs[0]) : TensorList(node.Inputs));
         var kwargs = new JsonObject();
+        if (node.Layer is NotEqual notEqual)
+        {
+            // Keras' ops.not_equal(x, y): both operands are positional.
+            args = node.Inputs.Count == 2 ? new JsonArray(Tensor(node.Inputs[0]), Tensor(node.Inputs[1])) : new JsonArray(Tensor(node.Inputs[0]),
+                JsonValue.Create(node.Arguments.TryGetValue("y", out var y) && y is not null ? Convert.ToDouble(y, System.Globalization.CultureInfo.InvariantCulture) : notEqual.Y));
+            return new JsonObject { ["args"] = args, ["kwargs"] = kwargs };
+        }
         foreach (var (key, value) in node.Arguments) kwargs[key] = Value(value, key, node.Layer);
         if (node.InitialState is { Count: > 0 } states) kwargs["initial_state"] = TensorList(states);
         if (node.Mask is { Count: > 0 } masks) kwargs["mask"] = masks.Count == 1 ? Tensor(masks[0]) : TensorList(masks);

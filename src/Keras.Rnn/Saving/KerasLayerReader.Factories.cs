@@ -12,6 +12,19 @@ internal static partial class KerasLayerReader
     // Keras' defaults for absent ones. Common arguments (trainable, dtype, activity_regularizer, input shapes) are read
     // by ApplyCommon afterwards.
 
+    /// <summary>Keras 3's <c>keras.ops.not_equal</c> node; its constant operand comes with the call (see the graph reader).</summary>
+    private static Layer NotEqualOperation(ConfigArgs a, string? name) => new NotEqual(0, name);
+
+    /// <summary>tf.keras' wrapper of a TensorFlow function in a functional graph; only the mask comparison is supported.</summary>
+    private static Layer TfOpLambda(ConfigArgs a, string? name)
+    {
+        var function = a.String("function");
+        a.Ignore("symbol");
+        return function is "math.not_equal" or "not_equal"
+            ? new NotEqual(0, name)
+            : throw a.Fail($"TFOpLambda wraps the TensorFlow function '{function}', which has no Keras.Rnn equivalent (only math.not_equal, used for masks, is supported).");
+    }
+
     private static Layer Dense(ConfigArgs a, string? name)
     {
         IgnoreInactiveQuantization(a);

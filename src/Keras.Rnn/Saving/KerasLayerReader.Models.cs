@@ -329,7 +329,17 @@ internal static partial class KerasLayerReader
             if (positional.Count == 0) throw ctx.Error(location + ".args", $"layer '{layer.Name}' is called without inputs.");
             inputs = Tensors(positional[0], state, location + ".args[0]", NodeIndexForm.History)
                      ?? throw ctx.Error(location + ".args[0]", $"expected the input tensor(s), found {KerasJson.Describe(positional[0])}.");
-            if (positional.Count > 1)
+            if (positional.Count == 2 && layer is NotEqual)
+            {
+                // ops.not_equal(x, y): y is a tensor or a plain number.
+                if (Tensors(positional[1], state, location + ".args[1]", NodeIndexForm.History, allowPlain: true) is { Count: > 0 } other)
+                    inputs = [.. inputs, .. other];
+                else if (positional[1] is JsonValue v && v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False)
+                    arguments["y"] = v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : v.GetValue<bool>() ? 1.0 : 0.0;
+                else
+                    throw ctx.Error(location + ".args[1]", $"expected a tensor or a number, found {KerasJson.Describe(positional[1])}.");
+            }
+            else if (positional.Count > 1)
             {
                 if (layer is not (RNN or Bidirectional) || positional.Count > 3)
                     throw ctx.Error(location + ".args", $"layer '{layer.Name}' ({layer.GetType().Name}) is called with {positional.Count} positional arguments; only the inputs are supported (and an RNN's initial state and mask).");

@@ -43,6 +43,8 @@ internal static partial class KerasLayerReader
         ["StackedRNNCells"] = StackedCells,
         ["Bidirectional"] = BidirectionalLayer,
         ["TimeDistributed"] = TimeDistributedLayer,
+        ["NotEqual"] = NotEqualOperation,
+        ["TFOpLambda"] = TfOpLambda,
     };
 
     /// <summary>Class names of models.</summary>
