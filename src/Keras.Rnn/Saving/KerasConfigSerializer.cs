@@ -110,6 +110,15 @@ internal sealed class KerasConfigSerializer
                 },
             };
         }
+        // MultiHeadAttention.build(query_shape, value_shape, key_shape=None): Keras records the shapes by name.
+        if (layer is MultiHeadAttention && shapes.Count >= 2)
+        {
+            var dict = new JsonObject { ["query_shape"] = ShapeNode(shapes[0]), ["value_shape"] = ShapeNode(shapes[1]) };
+            var first = layer.InboundNodes.FirstOrDefault();
+            bool ownKey = shapes.Count > 2 && (first is null || first.Inputs.Count < 3 || !ReferenceEquals(first.Inputs[2], first.Inputs[1]));
+            if (ownKey) dict["key_shape"] = ShapeNode(shapes[2]);
+            return new JsonObject { ["shapes_dict"] = dict };
+        }
         JsonNode? inputShape = shapes.Count == 1
             ? ShapeNode(shapes[0])
             : new JsonArray(shapes.Select(s => (JsonNode?)ShapeNode(s)).ToArray());
@@ -223,6 +232,13 @@ internal sealed class KerasConfigSerializer
             args = node.Inputs.Count == 2 ? new JsonArray(Tensor(node.Inputs[0]), Tensor(node.Inputs[1])) : new JsonArray(Tensor(node.Inputs[0]),
                 JsonValue.Create(node.Arguments.TryGetValue("y", out var y) && y is not null ? Convert.ToDouble(y, System.Globalization.CultureInfo.InvariantCulture) : notEqual.Y));
             return new JsonObject { ["args"] = args, ["kwargs"] = kwargs };
+        }
+        if (node.Layer is MultiHeadAttention && node.Inputs.Count >= 2)
+        {
+            // Keras' mha(query, value[, key], attention_mask=...): separate arguments, the key omitted when it is the value.
+            args = new JsonArray(Tensor(node.Inputs[0]), Tensor(node.Inputs[1]));
+            if (node.Inputs.Count > 2 && !ReferenceEquals(node.Inputs[2], node.Inputs[1])) args.Add(Tensor(node.Inputs[2]));
+            if (node.Inputs.Count > 3) kwargs["attention_mask"] = Tensor(node.Inputs[3]);
         }
         foreach (var (key, value) in node.Arguments) kwargs[key] = Value(value, key, node.Layer);
         if (node.InitialState is { Count: > 0 } states) kwargs["initial_state"] = TensorList(states);

@@ -292,7 +292,11 @@ internal static partial class KerasLayerReader
         bool? training = null;
         var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
 
-        if (data is JsonArray legacy)
+        if (IsAttentionLayer(layer))
+        {
+            inputs = ReadAttentionCall(layer, data, state, location, ref mask, ref training, arguments);
+        }
+        else if (data is JsonArray legacy)
         {
             // Keras 1/2: [[name, node, tensor, {kwargs}], ...]; the kwargs are repeated on every input.
             inputs = [];

@@ -45,6 +45,9 @@ internal static partial class KerasLayerReader
         ["TimeDistributed"] = TimeDistributedLayer,
         ["NotEqual"] = NotEqualOperation,
         ["TFOpLambda"] = TfOpLambda,
+        ["Attention"] = AttentionLayer,
+        ["AdditiveAttention"] = AdditiveAttentionLayer,
+        ["MultiHeadAttention"] = MultiHeadAttentionLayer,
     };
 
     /// <summary>Class names of models.</summary>
@@ -308,7 +311,7 @@ internal static partial class KerasLayerReader
         {
             var first = dict.FirstOrDefault().Value;
             var s = ConfigArgs.ShapeFrom(first) ?? throw args.Bad("shapes_dict", "shapes by argument name", dict);
-            shapes = [s];
+            shapes = AttentionBuildShapes(layer, dict, args) ?? [s];
         }
         else
         {
@@ -352,7 +355,7 @@ internal static partial class KerasLayerReader
             case AbstractRNNCell cell:
                 return CellParameters(cell, last);
             default:
-                return 0;
+                return AttentionParameters(layer, inputShapes);
         }
     }
 

@@ -30,7 +30,8 @@ internal sealed record WeightsEntry(string Path, Layer Layer, IReadOnlyList<Vari
 /// Attribute names used, from Keras' classes: models <c>layers</c> (a list; for <see cref="Sequential"/> without the
 /// input layer, for functional models with the input layers); <see cref="RNN"/> <c>cell</c>;
 /// <see cref="Bidirectional"/> <c>forward_layer</c> and <c>backward_layer</c>; <see cref="TimeDistributed"/>
-/// <c>layer</c>; <see cref="StackedRNNCells"/> <c>cells</c> (a list). Sub-layers of other (custom) layers and of
+/// <c>layer</c>; <see cref="StackedRNNCells"/> <c>cells</c> (a list); <see cref="MultiHeadAttention"/> <c>key_dense</c>,
+/// <c>output_dense</c>, <c>query_dense</c>, <c>value_dense</c>, <c>_dropout_layer</c>, <c>_gate_dense</c>. Sub-layers of other (custom) layers and of
 /// subclassed models, whose Python attribute names we cannot know, are keyed as a list named <c>layers</c>.
 /// </remarks>
 internal static class WeightsLayout
@@ -108,6 +109,9 @@ internal static class WeightsLayout
                 yield break;
             case StackedRNNCells stacked:
                 yield return ("cells", stacked.Cells.Cast<Layer>().ToList(), true);
+                yield break;
+            case MultiHeadAttention attention:
+                foreach (var (attribute, child) in attention.KerasAttributes()) yield return (attribute, [child], false);
                 yield break;
             default:
                 if (layer.TrackedLayers.Count > 0) yield return ("layers", layer.TrackedLayers, true);
