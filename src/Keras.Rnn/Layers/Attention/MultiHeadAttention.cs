@@ -72,8 +72,8 @@ public sealed class MultiHeadAttention : Layer
     /// <param name="seed">Seed argument kept for Keras compatibility; dropout uses the global generator (default <c>null</c>).</param>
     /// <param name="name">Name (default <c>multi_head_attention</c>, made unique).</param>
     /// <exception cref="ArgumentException">An argument is out of range or an unsupported attention axis is asked for.</exception>
-    /// <remarks>An <see cref="Layer.ActivityRegularizer"/> set on this layer is applied, as in Keras, to the outputs of the
-    /// four (five with the gate) projections, not to the attention output.</remarks>
+    /// <remarks>An <see cref="Layer.ActivityRegularizer"/> set on this layer is handed, as in Keras, to the projections, each
+    /// penalising its own output (the output projection's is the layer's output); the scores are not penalised.</remarks>
     public MultiHeadAttention(int numHeads, int keyDim, int? valueDim = null, double dropout = 0.0, bool useBias = true,
         int[]? outputShape = null, int[]? attentionAxes = null, int? slidingWindow = null, Initializer? kernelInitializer = null,
         Initializer? biasInitializer = null, Regularizer? kernelRegularizer = null, Regularizer? biasRegularizer = null,
@@ -310,7 +310,8 @@ public sealed class MultiHeadAttention : Layer
 
     /// <summary>
     /// Keras gives this layer's <c>activity_regularizer</c> to its projections, which penalise their own outputs; the
-    /// attention output itself is not penalised, so the base class must not see the loss list.
+    /// layer adds no penalty of its own (none on the scores, none a second time on the output), so the base class must
+    /// not see the loss list.
     /// </summary>
     internal override (IReadOnlyList<Tensor> Outputs, IReadOnlyList<Tensor?> Masks) Invoke(IReadOnlyList<Tensor> inputs,
         IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training, IReadOnlyDictionary<string, object?>? arguments,
@@ -342,8 +343,15 @@ public sealed class MultiHeadAttention : Layer
         var attentionMask = AttentionMask(Mask(0), Mask(1), Mask(2), inputs.Count > 3 ? AttentionCallArguments.AsBool(inputs[3]) : null,
             causal, query.shape[1], value.shape[1], query.device);
 
-        Tensor Project(AttentionProjection projection, Tensor x) =>
-            projection.Invoke([x], null, null, context.Training, null, lossSink).Outputs[0];
+        Tensor Project(AttentionProjection projection, Tensor x)
+        {
+            if (lossSink is null) return projection.Invoke([x], null, null, context.Training, null, null).Outputs[0];
+            // Activity penalties must outlive this call's dispose scope.
+            var penalties = new List<Tensor>();
+            var y = projection.Invoke([x], null, null, context.Training, null, penalties).Outputs[0];
+            foreach (var penalty in penalties) lossSink.Add(penalty.MoveToOuterDisposeScope());
+            return y;
+        }
 
         var gate = _gateDense is null ? null : Project(_gateDense, query);
         var q = Project(_queryDense!, query);                          // (B, T, N, key_dim)
