@@ -37,8 +37,9 @@ internal static partial class KerasLayerReader
     private static Layer MultiHeadAttentionLayer(ConfigArgs a, string? name)
     {
         IgnoreInactiveQuantization(a);
-        // flash_attention is a backend speed choice that Keras does not save; accepted and ignored if present.
-        a.Ignore("flash_attention");
+        // flash_attention is a backend speed choice that Keras does not save; accepted and ignored if present. tf.keras 2
+        // recorded the build shapes (query_shape, key_shape, value_shape) in the config: the graph's call builds the layer.
+        a.Ignore("flash_attention", "query_shape", "key_shape", "value_shape");
         var outputShape = a.IntList("output_shape", 1, ConfigArgs.MaxSize);
         var attentionAxes = a.IntList("attention_axes", -64, 64);
         return new MultiHeadAttention(a.Size("num_heads"), a.Size("key_dim"), a.NullableInt("value_dim", 1, ConfigArgs.MaxSize),

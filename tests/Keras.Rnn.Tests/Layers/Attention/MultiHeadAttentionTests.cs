@@ -402,6 +402,37 @@ public class MultiHeadAttentionTests : SavingTestBase
         T.Close(expected, output, 1e-5);
     }
 
+    [Fact]
+    public void Keras2NodeFormLoads()
+    {
+        // tf.keras 2 wrote nodes as [[name, node, tensor, kwargs], ...]: Attention's inputs as one list, MultiHeadAttention's
+        // value (and key) as keyword arguments, and the build shapes in MultiHeadAttention's config.
+        var json = """
+        {"class_name": "Model", "config": {"name": "m", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 4, 3], "dtype": "float32", "sparse": false, "name": "q"}, "name": "q", "inbound_nodes": []},
+          {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 5, 3], "dtype": "float32", "sparse": false, "name": "v"}, "name": "v", "inbound_nodes": []},
+          {"class_name": "MultiHeadAttention", "config": {"name": "mha", "trainable": true, "dtype": "float32", "num_heads": 2, "key_dim": 2,
+            "value_dim": 2, "dropout": 0.0, "use_bias": true, "output_shape": null, "attention_axes": [1],
+            "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}}, "bias_initializer": {"class_name": "Zeros", "config": {}},
+            "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "kernel_constraint": null, "bias_constraint": null,
+            "query_shape": [null, 4, 3], "key_shape": [null, 5, 3], "value_shape": [null, 5, 3]},
+           "name": "mha", "inbound_nodes": [[["q", 0, 0, {"value": ["v", 0, 0], "key": ["v", 0, 0]}]]]},
+          {"class_name": "Attention", "config": {"name": "att", "trainable": true, "dtype": "float32", "use_scale": false, "score_mode": "dot", "dropout": 0.0, "causal": false},
+           "name": "att", "inbound_nodes": [[["mha", 0, 0, {}], ["q", 0, 0, {}]]]}],
+         "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["att", 0, 0]]}}
+        """;
+        var model = ConfigTestSupport.FromKerasConfig(json, "2.9.0");
+        var rng = new Random(17);
+        var w = RandomWeights(rng, 3, 3, 3, heads: 2, keyDim: 2, valueDim: 2, outDim: 3);
+        model.SetWeights(w.ToKerasList());
+        var q = T.Rand(rng, 2, 4, 3);
+        var v = T.Rand(rng, 2, 5, 3);
+        var output = model.ApplyAll([T.ToTensor(q), T.ToTensor(v)])[0];
+        var (mha, _) = MultiHead(q, v, v, w);
+        var (expected, _) = DenseAttention(mha, q, null, Dot());
+        T.Close(expected, output, 1e-5);
+    }
+
     // ------------------------------------------------------------------ bad input
 
     [Fact]
