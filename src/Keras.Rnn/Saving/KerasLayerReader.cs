@@ -45,6 +45,7 @@ internal static partial class KerasLayerReader
         ["TimeDistributed"] = TimeDistributedLayer,
         ["NotEqual"] = NotEqualOperation,
         ["TFOpLambda"] = TfOpLambda,
+        ["TextVectorization"] = TextVectorizationLayer,
     };
 
     /// <summary>Class names of models.</summary>
