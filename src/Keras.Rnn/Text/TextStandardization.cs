@@ -160,6 +160,7 @@ public static class TextStandardization
     public static string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (System.Text.Ascii.IsValid(text)) return text; // ASCII is its own NFKC form and has no special spaces
         var valid = ReplaceLoneSurrogates(text);
         var nfkc = valid.IsNormalized(NormalizationForm.FormKC) ? valid : valid.Normalize(NormalizationForm.FormKC);
         StringBuilder? sb = null;
@@ -221,34 +222,41 @@ public static class TextStandardization
     private static string Strip(string text, bool keepBrackets)
     {
         var sb = new StringBuilder(text.Length);
-        foreach (var rune in text.EnumerateRunes())
+        for (int i = 0; i < text.Length;)
         {
-            if (IsPunctuation(rune) && !(keepBrackets && rune.Value is '[' or ']')) continue;
-            sb.Append(rune.ToString());
+            Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out int n);
+            if (!IsPunctuation(rune) || keepBrackets && rune.Value is '[' or ']') sb.Append(text, i, n);
+            i += n;
         }
         return sb.ToString();
     }
 
     private static string Separate(string text)
     {
-        var runes = text.EnumerateRunes().ToList();
         var sb = new StringBuilder(text.Length + 8);
-        for (int i = 0; i < runes.Count; i++)
+        Rune previous = default;
+        bool hasPrevious = false;
+        for (int i = 0; i < text.Length;)
         {
-            var r = runes[i];
-            if (!IsPunctuation(r))
+            Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out int n);
+            if (!IsPunctuation(rune))
             {
-                sb.Append(r.ToString());
-                continue;
+                sb.Append(text, i, n);
             }
-            bool joiner = r.Value is '\'' or '-' && i > 0 && i + 1 < runes.Count
-                          && Rune.IsLetterOrDigit(runes[i - 1]) && Rune.IsLetterOrDigit(runes[i + 1]);
-            if (joiner)
+            else
             {
-                sb.Append(r.ToString());
-                continue;
+                bool joiner = false;
+                if (rune.Value is '\'' or '-' && hasPrevious && Rune.IsLetterOrDigit(previous) && i + n < text.Length)
+                {
+                    Rune.DecodeFromUtf16(text.AsSpan(i + n), out var next, out _);
+                    joiner = Rune.IsLetterOrDigit(next);
+                }
+                if (joiner) sb.Append(text, i, n);
+                else sb.Append(' ').Append(text, i, n).Append(' ');
             }
-            sb.Append(' ').Append(r.ToString()).Append(' ');
+            previous = rune;
+            hasPrevious = true;
+            i += n;
         }
         return sb.ToString();
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Keras.Rnn.Layers;
@@ -69,6 +70,7 @@ public sealed class TextVectorization : Layer, IHasAssets
     private readonly Func<string, string> _standardize;
     private readonly Func<string, IReadOnlyList<string>> _split;
     private readonly string[] _specialTokensByLength;
+    private readonly char[] _specialFirstChars;
     private List<string>? _inputVocabulary;
     private List<string> _tokens = [];
     private Dictionary<string, long> _index = new(StringComparer.Ordinal);
@@ -152,6 +154,7 @@ public sealed class TextVectorization : Layer, IHasAssets
         _standardize = TextStandardization.Resolve(standardize);
         _split = TextSplitting.Resolve(split);
         _specialTokensByLength = specials.OrderByDescending(t => t.Length).ToArray();
+        _specialFirstChars = specials.Select(t => t[0]).Distinct().ToArray();
 
         if (vocabulary is not null)
         {
@@ -243,7 +246,7 @@ public sealed class TextVectorization : Layer, IHasAssets
         {
             if (text is null) throw new ArgumentException($"TextVectorization '{Name}': text {index} passed to Adapt is null.", nameof(texts));
             foreach (var token in Tokenize(text))
-                counts[token] = counts.TryGetValue(token, out var c) ? c + 1 : 1;
+                CollectionsMarshal.GetValueRefOrAddDefault(counts, token, out _)++;
             index++;
         }
         counts.Remove(PaddingToken);
@@ -335,12 +338,12 @@ public sealed class TextVectorization : Layer, IHasAssets
 
         var parts = new List<(string Text, bool Special)>();
         int start = 0;
-        for (int i = 0; i < text.Length;)
+        for (int i = text.IndexOfAny(_specialFirstChars); i >= 0 && i < text.Length;)
         {
             string? found = null;
             foreach (var s in _specialTokensByLength)
             {
-                if (s.Length <= text.Length - i && string.CompareOrdinal(text, i, s, 0, s.Length) == 0)
+                if (s.Length <= text.Length - i && text.AsSpan(i, s.Length).SequenceEqual(s))
                 {
                     found = s;
                     break;
@@ -348,13 +351,14 @@ public sealed class TextVectorization : Layer, IHasAssets
             }
             if (found is null)
             {
-                i++;
+                i = i + 1 < text.Length ? text.IndexOfAny(_specialFirstChars, i + 1) : -1;
                 continue;
             }
             if (i > start) parts.Add((text[start..i], false));
             parts.Add((found, true));
             i += found.Length;
             start = i;
+            if (i < text.Length) i = text.IndexOfAny(_specialFirstChars, i);
         }
         if (start < text.Length || parts.Count == 0) parts.Add((text[start..], false));
 
