@@ -36,6 +36,8 @@ public sealed record CorpusSplit(ParallelCorpus Train, ParallelCorpus Validation
 public sealed class ParallelCorpus : IReadOnlyList<SentencePair>
 {
     private readonly List<SentencePair> _pairs;
+    private IReadOnlyList<string>? _sources;
+    private IReadOnlyList<string>? _targets;
 
     /// <summary>Creates a corpus from pairs.</summary>
     /// <param name="pairs">The pairs, in order.</param>
@@ -117,10 +119,10 @@ public sealed class ParallelCorpus : IReadOnlyList<SentencePair>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>The source sentences, in order (repeated for each of their translations).</summary>
-    public IReadOnlyList<string> Sources => _pairs.Select(p => p.Source).ToList();
+    public IReadOnlyList<string> Sources => _sources ??= _pairs.Select(p => p.Source).ToList();
 
     /// <summary>The target sentences, in order.</summary>
-    public IReadOnlyList<string> Targets => _pairs.Select(p => p.Target).ToList();
+    public IReadOnlyList<string> Targets => _targets ??= _pairs.Select(p => p.Target).ToList();
 
     /// <summary>How many distinct source sentences the corpus holds.</summary>
     public int DistinctSourceCount => _pairs.Select(p => p.Source).Distinct(StringComparer.Ordinal).Count();
