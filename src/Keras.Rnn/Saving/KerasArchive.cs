@@ -8,7 +8,8 @@ namespace Keras.Rnn.Saving;
 
 /// <summary>
 /// Writes Keras 3 <c>.keras</c> archives (<c>saving_lib.save_model</c>): a zip whose entries are stored, not
-/// compressed — <c>metadata.json</c>, <c>config.json</c>, <c>model.weights.h5</c>, in that order.
+/// compressed — <c>metadata.json</c>, <c>config.json</c>, <c>model.weights.h5</c>, in that order, then the
+/// <c>assets/</c> files of layers that have some (<see cref="IHasAssets"/>, e.g. an adapted vocabulary).
 /// </summary>
 internal static class KerasArchive
 {
@@ -33,11 +34,13 @@ internal static class KerasArchive
         var metadata = MetadataJson(DateTime.Now);
         using var weights = new MemoryStream();
         H5WeightsWriter.Write(model, weights);
+        var assets = KerasArchiveAssets.Collect(model);
 
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
         WriteEntry(zip, MetadataEntry, Encoding.UTF8.GetBytes(metadata));
         WriteEntry(zip, ConfigEntry, Encoding.UTF8.GetBytes(config));
         WriteEntry(zip, H5WeightsReader.ArchiveWeightsEntry, weights.GetBuffer().AsSpan(0, (int)weights.Length));
+        foreach (var (name, content) in assets) WriteEntry(zip, name, content);
     }
 
     private static void WriteEntry(ZipArchive zip, string name, ReadOnlySpan<byte> content)

@@ -10,7 +10,8 @@ namespace Keras.Rnn.Saving;
 /// <summary>
 /// Reads Keras 3 <c>.keras</c> archives (<c>saving_lib.load_model</c>): <c>metadata.json</c> (the Keras version,
 /// which decides Keras-2 semantics such as <c>hard_sigmoid</c>), <c>config.json</c> (the model, compiled from its
-/// <c>compile_config</c>), then <c>model.weights.h5</c> (weights and optimizer state). Entries are size-checked before
+/// <c>compile_config</c>), the <c>assets/</c> of layers that have some (<see cref="IHasAssets"/>), then
+/// <c>model.weights.h5</c> (weights and optimizer state). Entries are size-checked before
 /// they are read, and the weights file's size bounds how many weights the config may create.
 /// </summary>
 internal static class KerasArchiveReader
@@ -56,6 +57,8 @@ internal static class KerasArchiveReader
         var ctx = new KerasLoadContext(path, true, version, customObjects, budget, KerasArchive.ConfigEntry);
         var root = KerasJson.Parse(configText, m => ctx.Error("", m));
         var model = KerasLayerReader.DeserializeModel(root, ctx, compile);
+        // Assets (vocabularies) do not depend on the weights: restored even when the model is not built.
+        KerasArchiveAssets.Load(model, path);
 
         if (!model.Built)
         {

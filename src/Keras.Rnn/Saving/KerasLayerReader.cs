@@ -48,6 +48,7 @@ internal static partial class KerasLayerReader
         ["Attention"] = AttentionLayer,
         ["AdditiveAttention"] = AdditiveAttentionLayer,
         ["MultiHeadAttention"] = MultiHeadAttentionLayer,
+        ["TextVectorization"] = TextVectorizationLayer,
     };
 
     /// <summary>Class names of models.</summary>
