@@ -155,7 +155,7 @@ public abstract class Layer
     public Tensor[] GetWeightTensors() => Weights.Select(v => v.ToTensor()).ToArray();
 
     /// <summary>Sets the weights from .NET arrays in Keras' order and layout.</summary>
-    /// <param name="weights">One array per weight, shapes as <see cref="GetWeights"/> returns them.</param>
+    /// <param name="weights">One array per weight, shapes as <see cref="GetWeights"/> returns them (a scalar weight as a one-element array).</param>
     /// <exception cref="ArgumentException">The count or a shape differs; the message names the weight.</exception>
     public void SetWeights(IReadOnlyList<Array> weights)
     {
@@ -163,7 +163,9 @@ public abstract class Layer
         for (int i = 0; i < vars.Count; i++)
         {
             using var t = ArrayConversion.ToTensor(weights[i], $"weight {i} of layer '{Name}'");
-            AssignChecked(vars[i], t, i);
+            // .NET has no rank-0 arrays: GetWeights returns a scalar weight (shape ()) as a one-element array.
+            using var value = vars[i].Shape.Length == 0 && t.shape.SequenceEqual([1L]) ? t.reshape([]) : t.alias();
+            AssignChecked(vars[i], value, i);
         }
     }
 

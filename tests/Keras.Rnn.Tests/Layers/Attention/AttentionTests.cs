@@ -292,7 +292,11 @@ public class AttentionTests : SavingTestBase
         Assert.Contains("\"use_causal_mask\": true", json);
         var copy = Model.FromJson(json);
         Assert.Equal(json, copy.ToJson());
-        copy.SetWeights(model.GetWeightTensors()); // scalar weights: .NET arrays have no rank 0
+        // Scalar weights travel as one-element arrays (.NET has no rank-0 arrays) and come back as scalars.
+        var arrays = model.GetWeights();
+        Assert.Contains(model.Weights, w => w.Shape.Length == 0);
+        copy.SetWeights(arrays);
+        Assert.Equal(model.Weights.Select(w => w.Shape.Length), copy.Weights.Select(w => w.Shape.Length));
         var fromJson = copy.ApplyAll(inputs);
         for (int i = 0; i < 2; i++) Assert.True(expected[i].EqualsExactly(fromJson[i]));
 
