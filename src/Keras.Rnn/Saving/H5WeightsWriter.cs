@@ -17,7 +17,10 @@ internal static class H5WeightsWriter
     private static readonly H5WriteOptions Options = new(PreferCompactDatasetLayout: false);
 
     /// <summary>Writes the weights file to <paramref name="stream"/> (seekable).</summary>
-    public static void Write(Model model, Stream stream)
+    /// <param name="model">The model.</param>
+    /// <param name="stream">Receives the HDF5 file.</param>
+    /// <param name="includeOptimizer">Also write <c>/optimizer/vars</c> for a compiled model (default <c>true</c>).</param>
+    public static void Write(Model model, Stream stream, bool includeOptimizer = true)
     {
         var file = new H5File();
         foreach (var entry in WeightsLayout.Walk(model))
@@ -27,7 +30,7 @@ internal static class H5WeightsWriter
             for (int i = 0; i < entry.Variables.Count; i++)
                 vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ToDataset(entry.Variables[i].Value);
         }
-        if (model.Optimizer is { } optimizer)
+        if (includeOptimizer && model.Optimizer is { } optimizer)
         {
             var optimizerVariables = optimizer.Variables;
             var vars = GetOrCreateGroup(file, "optimizer/vars");

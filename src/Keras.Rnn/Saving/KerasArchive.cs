@@ -27,13 +27,16 @@ internal static class KerasArchive
     });
 
     /// <summary>Writes the archive of <paramref name="model"/> to <paramref name="stream"/>.</summary>
-    public static void Write(Model model, Stream stream)
+    /// <param name="model">The model.</param>
+    /// <param name="stream">Receives the zip.</param>
+    /// <param name="includeOptimizer">Store the optimizer's variables of a compiled model (default <c>true</c>, as Keras does).</param>
+    public static void Write(Model model, Stream stream, bool includeOptimizer = true)
     {
         // Serialize everything first, so that a failure leaves no half-written archive behind.
         var config = PythonJson.Serialize(KerasConfigSerializer.SerializeModel(model));
         var metadata = MetadataJson(DateTime.Now);
         using var weights = new MemoryStream();
-        H5WeightsWriter.Write(model, weights);
+        H5WeightsWriter.Write(model, weights, includeOptimizer);
         var assets = KerasArchiveAssets.Collect(model);
 
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
