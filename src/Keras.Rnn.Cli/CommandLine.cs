@@ -23,6 +23,8 @@ public static class CommandLine
           evaluate  Compute a compiled model's loss and metrics on .npy data.
           fit       Train a compiled model on .npy data and save it.
           convert   Convert between .keras and legacy .h5.
+          translate Translate sentences with a translator model (.keras from Translator.Save).
+          bleu      Score translations against references with corpus BLEU (sacreBLEU 13a).
           info      Show the Keras.Rnn version, the libtorch in use and the devices.
 
         Run 'keras-rnn <command> --help' for a command's options.
@@ -71,6 +73,30 @@ public static class CommandLine
 
             Converts a model between the .keras archive format and the legacy Keras .h5 format (by extension).
             """, Convert),
+        ["translate"] = ("""
+            Usage: keras-rnn translate MODEL [TEXT ...] [--input FILE] [--output FILE] [--beam N] [--max-length N]
+                                       [--attention-map PNG] [--sample T] [--seed S] [--batch-size N] [--reference REF ...]
+
+            Translates each TEXT argument, or each line of FILE (one sentence per line), and writes one translation
+            per line in input order. Warnings (empty lines, unknown words, truncated sentences) go to standard error.
+              --input FILE          Read sentences from FILE ('-' for standard input) instead of arguments.
+              --output FILE         Write the translations to FILE (default: standard output).
+              --beam N              Beam search with N beams (default 1: greedy).
+              --max-length N        Produce at most N tokens per sentence (default: the model's).
+              --attention-map PNG   Write the attention heat map to PNG (several sentences: PNG-1.png, PNG-2.png, ...).
+              --sample T            Sample with temperature T instead of searching.
+              --seed S              Seed for --sample.
+              --batch-size N        Sentences decoded together (default 64).
+              --reference REF       A file of reference translations, line-aligned with the input (repeat for several
+                                    references); prints the corpus BLEU to standard error.
+            """, Translate),
+        ["bleu"] = ("""
+            Usage: keras-rnn bleu HYPOTHESES --reference REF [--reference REF2 ...] [--json]
+
+            Corpus BLEU (4-gram, brevity penalty, sacreBLEU's 13a tokenization) of the lines of HYPOTHESES against one
+            or more line-aligned reference files. An empty reference line means "no reference from this file" (an
+            empty reference when every file's line is empty).
+            """, BleuCommand),
         ["info"] = ("""
             Usage: keras-rnn info
 
@@ -85,6 +111,7 @@ public static class CommandLine
     /// <param name="stderr">Error output.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        Stderr = stderr;
         if (args.Length == 0)
         {
             stderr.WriteLine(Usage);
@@ -118,6 +145,16 @@ public static class CommandLine
         {
             return Fail(stderr, e.Message.Split('\n')[0].Trim(), 1);
         }
+    }
+
+    /// <summary>Where commands write warnings (the <c>stderr</c> of the running <see cref="Run"/>).</summary>
+    [ThreadStatic]
+    private static TextWriter? t_stderr;
+
+    private static TextWriter Stderr
+    {
+        get => t_stderr ?? Console.Error;
+        set => t_stderr = value;
     }
 
     private static int Fail(TextWriter stderr, string message, int code)
@@ -221,6 +258,103 @@ public static class CommandLine
         return 0;
     }
 
+    private static int Translate(Arguments a, TextWriter stdout)
+    {
+        a.ExpectAtLeast(positional: 1, options: ["--input", "--output", "--beam", "--max-length", "--attention-map", "--sample", "--seed",
+            "--batch-size", "--reference"]);
+        var modelPath = a.Positional[0];
+        var texts = a.Positional.Skip(1).ToList();
+        var input = a.Single("--input");
+        if (input is not null && texts.Count > 0) throw new UsageException("give sentences as arguments or with --input FILE, not both.");
+        if (input is null && texts.Count == 0) throw new UsageException("give at least one sentence, or --input FILE.");
+        var sentences = input is null ? texts : ReadLines(input);
+        int beam = a.Int("--beam") ?? 1;
+        var sample = a.Double("--sample");
+        if (sample is not null && beam > 1) throw new UsageException("--sample and --beam cannot be combined.");
+        if (sample is <= 0) throw new UsageException($"--sample expects a positive temperature, got {sample}.");
+        var options = new Seq2Seq.TranslateOptions
+        {
+            Search = sample is not null ? "sample" : beam > 1 ? "beam" : "greedy",
+            BeamWidth = beam,
+            Temperature = sample ?? 1.0,
+            Seed = a.Single("--seed") is { } seedText ? int.Parse(seedText, CultureInfo.InvariantCulture) : null,
+            MaxLength = a.Int("--max-length"),
+            BatchSize = a.Int("--batch-size") ?? 64,
+        };
+        var references = a.Optional("--reference").Select(ReadLines).ToList();
+        foreach (var (r, i) in references.Select((r, i) => (r, i)))
+            if (r.Count != sentences.Count)
+                throw new UsageException($"reference file {i + 1} has {r.Count} lines but there are {sentences.Count} sentences.");
+        var translator = Seq2Seq.Translator.Load(modelPath);
+        var translations = translator.Translate(sentences, options);
+        for (int i = 0; i < translations.Count; i++)
+            foreach (var warning in translations[i].Warnings)
+                Stderr.WriteLine($"keras-rnn: warning: sentence {i + 1}: {warning}");
+        var lines = translations.Select(t => t.Text).ToList();
+        if (a.Single("--output") is { } output) Saving.AtomicFile.Write(output, overwrite: true, s =>
+        {
+            var bytes = new System.Text.UTF8Encoding(false).GetBytes(string.Concat(lines.Select(l => l + "\n")));
+            s.Write(bytes);
+        });
+        else foreach (var line in lines) stdout.WriteLine(line);
+        if (a.Single("--attention-map") is { } map)
+        {
+            for (int i = 0; i < translations.Count; i++)
+            {
+                var path = translations.Count == 1 ? map
+                    : Path.Combine(Path.GetDirectoryName(map) ?? "", $"{Path.GetFileNameWithoutExtension(map)}-{i + 1}{Path.GetExtension(map)}");
+                if (translations[i].Attention is null || translations[i].TargetTokens.Count == 0)
+                {
+                    Stderr.WriteLine($"keras-rnn: warning: sentence {i + 1}: no attention map (the model has no attention, or nothing was produced).");
+                    continue;
+                }
+                Seq2Seq.Translator.SaveAttentionMap(translations[i], path);
+            }
+        }
+        if (references.Count > 0)
+        {
+            var score = Metrics.Bleu.Corpus(lines, ReferenceSets(references, lines.Count));
+            Stderr.WriteLine(score.ToString());
+        }
+        return 0;
+    }
+
+    private static int BleuCommand(Arguments a, TextWriter stdout)
+    {
+        a.Expect(positional: 1, options: ["--reference", "--json"]);
+        var hypotheses = ReadLines(a.Positional[0]);
+        var references = a.Required("--reference").Select(ReadLines).ToList();
+        foreach (var (r, i) in references.Select((r, i) => (r, i)))
+            if (r.Count != hypotheses.Count)
+                throw new UsageException($"reference file {i + 1} has {r.Count} lines but HYPOTHESES has {hypotheses.Count}.");
+        var score = Metrics.Bleu.Corpus(hypotheses, ReferenceSets(references, hypotheses.Count));
+        if (a.Flag("--json"))
+            stdout.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["score"] = score.Score, ["precisions"] = score.Precisions, ["brevity_penalty"] = score.BrevityPenalty,
+                ["hypothesis_length"] = score.HypothesisLength, ["reference_length"] = score.ReferenceLength,
+            }));
+        else stdout.WriteLine(score.ToString());
+        return 0;
+    }
+
+    /// <summary>Per sentence, the non-empty lines of the reference files (one empty reference when all are empty).</summary>
+    private static List<IReadOnlyList<string>> ReferenceSets(List<List<string>> files, int count) =>
+        Enumerable.Range(0, count).Select(i =>
+        {
+            var references = files.Select(f => f[i]).Where(l => l.Length > 0).ToList();
+            return (IReadOnlyList<string>)(references.Count > 0 ? references : [""]);
+        }).ToList();
+
+    /// <summary>The lines of a UTF-8 text file ('-': standard input), without line ends.</summary>
+    private static List<string> ReadLines(string path)
+    {
+        using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(path, new System.Text.UTF8Encoding(false, true));
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line) lines.Add(line);
+        return lines;
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static (ArrayLike X, ArrayLike Y) Data(Arguments a, Model model)
@@ -299,6 +433,15 @@ internal sealed class Arguments
         foreach (var key in _options.Keys)
             if (!options.Contains(key)) throw new UsageException($"unknown option {key}.");
     }
+
+    public void ExpectAtLeast(int positional, IReadOnlyCollection<string> options)
+    {
+        if (Positional.Count < positional) throw new UsageException(positional == 1 ? "MODEL is required." : $"expected at least {positional} arguments.");
+        foreach (var key in _options.Keys)
+            if (!options.Contains(key)) throw new UsageException($"unknown option {key}.");
+    }
+
+    public IReadOnlyList<string> Optional(string option) => _options.TryGetValue(option, out var v) ? v : [];
 
     public IReadOnlyList<string> Required(string option) =>
         _options.TryGetValue(option, out var v) ? v : throw new UsageException($"{option} is required.");
