@@ -4,13 +4,51 @@ using Keras.Rnn.Callbacks;
 using Keras.Rnn.Layers;
 using Keras.Rnn.Models;
 using Keras.Rnn.Optimizers;
+using Keras.Rnn.Seq2Seq;
+using Keras.Rnn.Text;
 using TorchSharp;
 
+var repository = FindRepository();
 Sequential();
 Functional();
 CustomLayer();
 BringYourModel();
+Translate(repository);
+TrainTranslator(repository);
 return 0;
+
+static string FindRepository()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (File.Exists(Path.Combine(dir.FullName, "Keras.Rnn.sln"))) return dir.FullName;
+    throw new InvalidOperationException("Run from the repository: Keras.Rnn.sln not found above " + AppContext.BaseDirectory);
+}
+
+static void Translate(string repository)
+{
+    Directory.SetCurrentDirectory(repository);
+    // README: translate
+    var translator = Translator.Load("models/eng-fra/translator.keras");
+    Console.WriteLine(translator.Translate("I am very tired.").Text);
+    // README: end
+}
+
+static void TrainTranslator(string repository)
+{
+    // Stand-in for your corpus: 400 pairs of the English–Serbian data, trained briefly.
+    var folder = Directory.CreateTempSubdirectory("keras-rnn-readme").FullName;
+    Directory.SetCurrentDirectory(folder);
+    File.WriteAllLines("my-corpus.tsv", File.ReadLines(Path.Combine(repository, "data", "tatoeba-srp-eng", "srp.txt")).Take(400));
+
+    // README: train-translator
+    var split = ParallelCorpus.ReadTsv("my-corpus.tsv").Split(validationFraction: 0.05, testFraction: 0.05);
+    var config = new Seq2SeqConfig { Cell = "gru", Units = 128, BidirectionalEncoder = true, Attention = "luong" };
+    var translator = Translator.Create(split.Train, config, targetTokenizer: new WordTokenizer(frenchSpacing: false));
+    translator.Fit(split.Train, split.Validation, epochs: 10);
+    Console.WriteLine(translator.EvaluateBleu(split.Test).Score);
+    translator.Save("my-translator.keras");
+    // README: end
+}
 
 static void Sequential()
 {

@@ -26,7 +26,7 @@ public class ReadmeTests
             .Select(m => Normalize(m.Groups["code"].Value)).ToList();
         var blocks = Regex.Matches(readme, @"```csharp\n(?<code>.*?)```", RegexOptions.Singleline)
             .Select(m => Normalize(m.Groups["code"].Value)).ToList();
-        Assert.Equal(4, blocks.Count);
+        Assert.Equal(6, blocks.Count);
         Assert.Equal(blocks.Count, regions.Count);
         foreach (var block in blocks) Assert.Contains(block, regions);
     }
