@@ -36,7 +36,7 @@ public class WordTokenizerTests
     {
         // Tokenize then detokenize gives back the normalised sentence (French spacing with plain spaces) for the
         // corpus' French side, except for the few lines that put no space before ? or ! themselves.
-        var path = FindCorpus();
+        var path = Keras.Rnn.Tests.Seq2Seq.TranslatorTests.FindData("tatoeba-fra-eng", "fra.txt");
         var french = new WordTokenizer(frenchSpacing: true);
         int checkedLines = 0, differing = 0;
         foreach (var line in File.ReadLines(path).Take(20000))
@@ -56,15 +56,5 @@ public class WordTokenizerTests
     {
         var e = Assert.Throws<ArgumentException>(() => new WordTokenizer(punctuation: ".'"));
         Assert.Contains("apostrophe", e.Message);
-    }
-
-    internal static string FindCorpus()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "data", "tatoeba-fra-eng", "fra.txt");
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException("data/tatoeba-fra-eng/fra.txt not found above the test directory.");
     }
 }
