@@ -136,8 +136,29 @@ using (var samples = new StreamWriter(Path.Combine(reportDir, "test-translations
     for (int i = 0; i < testRefs.Count; i++)
         samples.WriteLine($"{testRefs[i].Source}\t{greedyTranslations[i].Text}\t{beamTranslations[i].Text}\t{string.Join(" | ", testRefs[i].Item2)}");
 }
-Console.WriteLine($"wrote {Path.Combine(reportDir, "report.json")} and test-translations.tsv; total {clock.Elapsed.TotalMinutes:F1} min");
+SaveCurves(Path.Combine(reportDir, "training-curves.png"), state.History);
+Console.WriteLine($"wrote {Path.Combine(reportDir, "report.json")}, test-translations.tsv and training-curves.png; total {clock.Elapsed.TotalMinutes:F1} min");
 return 0;
+
+// Training and validation loss (left axis) and validation BLEU (right axis) per epoch, as a PNG.
+static void SaveCurves(string path, IReadOnlyList<EpochRecord> history)
+{
+    if (history.Count == 0) return;
+    double[] epochs = history.Select(h => (double)h.Epoch).ToArray();
+    var plot = new ScottPlot.Plot();
+    var loss = plot.Add.Scatter(epochs, history.Select(h => h.Loss).ToArray());
+    loss.LegendText = "training loss";
+    var validation = plot.Add.Scatter(epochs, history.Select(h => h.ValidationLoss).ToArray());
+    validation.LegendText = "validation loss";
+    var bleu = plot.Add.Scatter(epochs, history.Select(h => h.ValidationBleu).ToArray());
+    bleu.LegendText = "validation BLEU (greedy, right axis)";
+    bleu.Axes.YAxis = plot.Axes.Right;
+    plot.XLabel("epoch");
+    plot.YLabel("cross-entropy");
+    plot.Axes.Right.Label.Text = "BLEU";
+    plot.ShowLegend(ScottPlot.Alignment.UpperCenter);
+    plot.SavePng(path, 800, 450);
+}
 
 static string FindUp(string relative)
 {

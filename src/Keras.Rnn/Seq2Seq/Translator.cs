@@ -15,9 +15,9 @@ namespace Keras.Rnn.Seq2Seq;
 
 /// <summary>
 /// A word-level translator: tokenizers and vocabularies for both languages around a <see cref="Seq2SeqModels"/>
-/// encoder–decoder. It trains on sentence pairs (<see cref="Fit"/>), translates batches of sentences with greedy,
+/// encoder–decoder. It trains on sentence pairs (<see cref="Fit(IReadOnlyList{SentencePair}, IReadOnlyList{SentencePair}?, int, int, int, IEnumerable{Callbacks.Callback}?, int, int)"/>), translates batches of sentences with greedy,
 /// beam or sampled decoding (<see cref="Translate(IReadOnlyList{string}, TranslateOptions?)"/>), scores itself with
-/// BLEU (<see cref="EvaluateBleu"/>), and saves to one <c>.keras</c> file whose <c>assets/</c> hold the vocabularies
+/// BLEU (<see cref="EvaluateBleu(ParallelCorpus, TranslateOptions?)"/>), and saves to one <c>.keras</c> file whose <c>assets/</c> hold the vocabularies
 /// (<see cref="Save"/>, <see cref="Load"/>).
 /// </summary>
 /// <example>
@@ -105,7 +105,7 @@ public sealed class Translator
     /// Builds a translator for a corpus: tokenizes it, builds both vocabularies (tokens seen at least
     /// <paramref name="sourceMinFrequency"/> / <paramref name="targetMinFrequency"/> times, most frequent first) and
     /// the models of <paramref name="model"/> with those vocabulary sizes. The weights are untrained: call
-    /// <see cref="Fit"/>.
+    /// <see cref="Fit(IReadOnlyList{SentencePair}, IReadOnlyList{SentencePair}?, int, int, int, IEnumerable{Callbacks.Callback}?, int, int)"/>.
     /// </summary>
     /// <param name="pairs">Training pairs (source, target).</param>
     /// <param name="model">The architecture; its vocabulary sizes are replaced by those found here.</param>
