@@ -6,7 +6,7 @@
 //   dotnet run --project examples/TrainTranslator -c Release
 // Any other corpus (source<TAB>target[<TAB>attribution] per line):
 //   dotnet run --project examples/TrainTranslator -c Release -- --data my.tsv --output my-model/translator.keras --target-spacing english
-// Options: --epochs N (18) --batch-size N (64) --units N (256) --embedding N (256) --attention luong|bahdanau|none
+// Options: --epochs N (8) --batch-size N (64) --units N (256) --embedding N (256) --attention luong|bahdanau|none
 //   --attention-hidden N (256) --cell gru|lstm --dropout F (0.2) --source-min-frequency N (2) --target-min-frequency N (3)
 //   --test-sources N (1000) --validation-sources N (500) --seed N (1) --limit N (first N pairs only) --patience N (3)
 //   --resume (continue from OUTPUT.checkpoint.keras)
@@ -195,7 +195,7 @@ internal sealed record Options
 {
     public string? Data { get; init; }
     public string Output { get; init; } = Path.Combine("models", "eng-fra", "translator.keras");
-    public int Epochs { get; init; } = 18;
+    public int Epochs { get; init; } = 8;
     public int BatchSize { get; init; } = 64;
     public string Cell { get; init; } = "gru";
     public int Units { get; init; } = 256;
