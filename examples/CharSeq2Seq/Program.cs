@@ -3,7 +3,7 @@
 // Train, save, reload, decode.
 //
 // Run: dotnet run --project examples/CharSeq2Seq -c Release -- [--samples 10000] [--epochs 30] [--batch-size 64]
-// (Keras' example trains 100 epochs on a GPU; on a 2-core CPU, 30 epochs of 10,000 pairs take ~20 minutes.)
+// (Keras' example trains 100 epochs of 10,000 pairs; the defaults here are 30 epochs, see README for timings.)
 using System.Diagnostics;
 using Keras.Rnn;
 using Keras.Rnn.Seq2Seq;
@@ -29,14 +29,17 @@ Console.WriteLine($"{pairs.Count} pairs; {sourceChars.Count} input and {targetCh
 var encoderInput = new float[pairs.Count, maxSource, sourceChars.Count];
 var decoderInput = new float[pairs.Count, maxTarget, targetChars.Count];
 var decoderTarget = new float[pairs.Count, maxTarget, targetChars.Count];
+// As in Keras' example, sequences are padded with the space character (one-hot), not with zero vectors.
+int sourceSpace = sourceIndex[' '], targetSpace = targetIndex[' '];
 for (int i = 0; i < pairs.Count; i++)
 {
-    for (int t = 0; t < pairs[i].Source.Length; t++) encoderInput[i, t, sourceIndex[pairs[i].Source[t]]] = 1;
-    for (int t = 0; t < pairs[i].Target.Length; t++)
+    var (source, target) = pairs[i];
+    for (int t = 0; t < maxSource; t++) encoderInput[i, t, t < source.Length ? sourceIndex[source[t]] : sourceSpace] = 1;
+    for (int t = 0; t < maxTarget; t++)
     {
-        decoderInput[i, t, targetIndex[pairs[i].Target[t]]] = 1;
-        // The target is the decoder input one step ahead.
-        if (t > 0) decoderTarget[i, t - 1, targetIndex[pairs[i].Target[t]]] = 1;
+        decoderInput[i, t, t < target.Length ? targetIndex[target[t]] : targetSpace] = 1;
+        // The target is the decoder input one step ahead (without the start character).
+        decoderTarget[i, t, t + 1 < target.Length ? targetIndex[target[t + 1]] : targetSpace] = 1;
     }
 }
 
