@@ -83,15 +83,17 @@ public sealed class GRU : RNN
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
     {
         var cell = Cell;
-        bool allows = cell.ResetAfter
-                      && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
-                      && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
-        return RunFused(allows, UseCudnn, "resetAfter=true and tanh/sigmoid activations", sequences, mask, training, cell.Implementation == 1,
+        bool activations = ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
+                           && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
+        var kind = cell.ResetAfter ? RecurrentCell.GruResetAfter : RecurrentCell.GruResetBefore;
+        return RunFused(activations && cell.ResetAfter, UseCudnn, "resetAfter=true and tanh/sigmoid activations", sequences, mask, training,
+            cell.Implementation == 1,
             (x, lengths) =>
             {
                 var (y, h) = FusedRnn.Gru(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, lengths, ZeroOutputForMask);
                 return (y, [h]);
-            });
+            },
+            activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

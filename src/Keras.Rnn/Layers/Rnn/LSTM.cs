@@ -94,7 +94,8 @@ public sealed class LSTM : RNN
             var (y, h, c) = FusedRnn.Lstm(x, initialState[0], initialState[1], cell.Kernel!.Value, cell.RecurrentKernel!.Value,
                 cell.Bias?.Value, lengths, ZeroOutputForMask);
             return (y, [h, c]);
-        });
+        }, allows ? (x, m) => RecurrentKernels.Run(RecurrentCell.Lstm, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value,
+            cell.Bias?.Value, m) : null);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

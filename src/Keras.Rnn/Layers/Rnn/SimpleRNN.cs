@@ -73,7 +73,8 @@ public sealed class SimpleRNN : RNN
             var (y, h) = FusedRnn.SimpleRnn(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, relu,
                 lengths, ZeroOutputForMask);
             return (y, [h]);
-        });
+        }, allows ? (x, m) => RecurrentKernels.Run(relu ? RecurrentCell.SimpleRelu : RecurrentCell.SimpleTanh, x, initialState,
+            cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

@@ -1,0 +1,232 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>
+/// The GRU of <see cref="RecurrentKernels"/> on Keras-layout weights, gates <c>[z, r, h]</c>, <c>h' = z·h + (1 − z)·ĥ</c>.
+/// <c>reset_after=True</c> (bias <c>(2, 3u)</c>): <c>ĥ = tanh(x·W_h + b0_h + r ⊙ (h·U_h + b1_h))</c>;
+/// <c>reset_after=False</c> (bias <c>(3u,)</c>): <c>ĥ = tanh(x·W_h + b_h + (r ⊙ h)·U_h)</c>.
+/// </summary>
+internal static class GruKernel
+{
+    /// <summary>What the forward pass leaves.</summary>
+    /// <param name="X2">Inputs as <c>(B·T, in)</c> rows.</param>
+    /// <param name="Gates">Activated gates <c>(B·T, 3u)</c>: <c>[z, r, ĥ]</c>.</param>
+    /// <param name="Recurrent"><c>h·U + b1</c> of every step <c>(B, T, 3u)</c> (reset_after only; its last block is needed by backward).</param>
+    /// <param name="H">Hidden state after every step <c>(B, T, u)</c>.</param>
+    internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor? Recurrent, Tensor H);
+
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: float <c>(B, T)</c> mask or <c>null</c>.</summary>
+    internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter)
+    {
+        long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
+        var x2 = x.reshape(b * steps, x.shape[2]);
+        var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
+        var gates = inputBias is null ? x2.mm(kernel) : torch.addmm(inputBias, x2, kernel, 1, 1);
+        var h = torch.empty([b, steps, units], x.dtype, x.device);
+        Tensor? recurrent = null;
+        if (resetAfter)
+        {
+            recurrent = torch.empty([b, steps, 3 * units], x.dtype, x.device);
+            if (bias is null) recurrent.zero_();
+            else recurrent.copy_(bias[1].expand(b, steps, 3 * units));
+        }
+        using (var views = torch.NewDisposeScope())
+        {
+            var g3 = gates.view(b, steps, 3 * units);
+            var g4 = gates.view(b, steps, 3, units);
+            var zr = g3.narrow(2, 0, 2 * units).unbind(1);
+            var zs = g4.select(2, 0).unbind(1);
+            var rs = g4.select(2, 1).unbind(1);
+            var candidates = g4.select(2, 2).unbind(1);
+            var hs = h.unbind(1);
+            var drop = RecurrentKernels.DropWeights(keep);
+            var one = RecurrentKernels.One;
+            Tensor hPrev = h0;
+            if (resetAfter)
+            {
+                var rec = recurrent!.unbind(1);
+                var recZr = recurrent.narrow(2, 0, 2 * units).unbind(1);
+                var recH = recurrent.narrow(2, 2 * units, units).unbind(1);
+                for (int t = 0; t < steps; t++)
+                {
+                    rec[t].addmm_(hPrev, recurrentKernel);
+                    zr[t].add_(recZr[t]).sigmoid_();
+                    candidates[t].addcmul_(rs[t], recH[t], one).tanh_();
+                    // h' = ĥ + z·(h − ĥ) = z·h + (1 − z)·ĥ
+                    hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
+                    if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
+                    hPrev = hs[t];
+                }
+            }
+            else
+            {
+                var kernelZr = recurrentKernel.narrow(1, 0, 2 * units);
+                var kernelH = recurrentKernel.narrow(1, 2 * units, units);
+                for (int t = 0; t < steps; t++)
+                {
+                    zr[t].addmm_(hPrev, kernelZr).sigmoid_();
+                    using var reset = rs[t].mul(hPrev);
+                    candidates[t].addmm_(reset, kernelH).tanh_();
+                    hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
+                    if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
+                    hPrev = hs[t];
+                }
+            }
+        }
+        return new Result(x2, gates, recurrent, h);
+    }
+
+    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the states after every step (or invalid).</summary>
+    internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
+        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
+    {
+        long b = r.H.shape[0], steps = r.H.shape[1], units = r.H.shape[2];
+        var g4 = r.Gates.view(b, steps, 3, units);
+        var z = g4.select(2, 0);
+        var reset = g4.select(2, 1);
+        var candidate = g4.select(2, 2);
+        var hPrev = RecurrentKernels.Previous(h0, r.H);
+        var oneMinusZ = z.neg().add_(1);
+        // dĥ before tanh, per unit of dh: (1 − z)(1 − ĥ²)
+        var fh = candidate.mul(candidate).neg_().add_(1).mul_(oneMinusZ);
+        // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z).
+        var w = torch.empty([b, steps, 3, units], r.H.dtype, r.H.device);
+        w.select(2, 0).copy_(hPrev).sub_(candidate).mul_(z).mul_(oneMinusZ);
+        // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
+        Tensor carry = z;
+        if (keep is not null)
+        {
+            var k3 = keep.unsqueeze(-1);
+            fh.mul_(k3);
+            w.select(2, 0).mul_(k3);
+            carry = z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
+        }
+        var dh = RecurrentKernels.GradientBuffer(dH, b, steps, units, r.H);
+        var dh0 = torch.zeros_like(h0);
+        var one = RecurrentKernels.One;
+        Tensor dz, dr;
+        if (resetAfter)
+        {
+            // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, (1 − z)(1 − ĥ²)·(h·U_h + b1_h)·r(1 − r), (1 − z)(1 − ĥ²)·r].
+            var recH = r.Recurrent!.view(b, steps, 3, units).select(2, 2);
+            w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(recH).mul_(fh);
+            w.select(2, 2).copy_(fh).mul_(reset);
+            var recurrentT = recurrentKernel.t().contiguous();
+            using (var views = torch.NewDisposeScope())
+            {
+                var dhs = dh.unbind(1);
+                var dhRows = dh.unsqueeze(2).unbind(1);
+                var ws = w.unbind(1);
+                var wFlat = w.view(b, steps, 3 * units).unbind(1);
+                var carries = carry.unbind(1);
+                for (long t = steps - 1; t >= 0; t--)
+                {
+                    ws[t].mul_(dhRows[t]);
+                    var dhPrev = t > 0 ? dhs[t - 1] : dh0;
+                    dhPrev.addmm_(wFlat[t], recurrentT);
+                    dhPrev.addcmul_(dhs[t], carries[t], one);
+                }
+            }
+            var dRec = w.view(b * steps, 3 * units);
+            dr = needs[3] ? hPrev.view(b * steps, units).t().mm(dRec) : null!;
+            var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
+            // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
+            w.select(2, 2).copy_(fh).mul_(dh);
+            dz = w.view(b * steps, 3 * units);
+            var (dx, dk, dbInput) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            var db = dbInput is null ? null : torch.stack([dbInput, dRecBias!]);
+            return (dx, needs[1] ? dh0 : null, dk, dr, db);
+        }
+        else
+        {
+            // w = [w_z, h_prev·r(1 − r) (times dq), (1 − z)(1 − ĥ²)]; dq = dĥ_pre·U_hᵀ is the gradient of r ⊙ h.
+            w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(hPrev);
+            w.select(2, 2).copy_(fh);
+            var kernelZrT = recurrentKernel.narrow(1, 0, 2 * units).t().contiguous();
+            var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
+            using (var views = torch.NewDisposeScope())
+            {
+                var dhs = dh.unbind(1);
+                var w3 = w.view(b, steps, 3 * units);
+                var wZ = w.select(2, 0).unbind(1);
+                var wR = w.select(2, 1).unbind(1);
+                var wH = w.select(2, 2).unbind(1);
+                var wZr = w3.narrow(2, 0, 2 * units).unbind(1);
+                var rs = reset.unbind(1);
+                var carries = carry.unbind(1);
+                for (long t = steps - 1; t >= 0; t--)
+                {
+                    var dht = dhs[t];
+                    wZ[t].mul_(dht);
+                    wH[t].mul_(dht);
+                    using var dq = wH[t].mm(kernelHT);
+                    wR[t].mul_(dq);
+                    var dhPrev = t > 0 ? dhs[t - 1] : dh0;
+                    dhPrev.addmm_(wZr[t], kernelZrT);
+                    dhPrev.addcmul_(dht, carries[t], one);
+                    dhPrev.addcmul_(dq, rs[t], one);
+                }
+            }
+            dz = w.view(b * steps, 3 * units);
+            var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            if (needs[3])
+            {
+                var hFlat = hPrev.view(b * steps, units);
+                var dZr = hFlat.t().mm(dz.narrow(1, 0, 2 * units));
+                var resetH = reset.mul(hPrev).view(b * steps, units);
+                var dRh = resetH.t().mm(dz.narrow(1, 2 * units, units));
+                dr = torch.cat([dZr, dRh], 1);
+            }
+            else dr = null!;
+            return (dx, needs[1] ? dh0 : null, dk, dr, db);
+        }
+    }
+
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output <c>H</c>.</summary>
+    internal sealed class Function : MultiTensorFunction<Function>
+    {
+        /// <inheritdoc />
+        public override string Name => "KerasRnnGru";
+
+        /// <inheritdoc />
+        public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[0];
+            var h0 = (Tensor)vars[1];
+            var kernel = (Tensor)vars[2];
+            var recurrent = (Tensor)vars[3];
+            var bias = vars[4] as Tensor;
+            var keep = vars[5] as Tensor;
+            bool resetAfter = (bool)vars[6];
+            using var scope = torch.NewDisposeScope();
+            var r = Forward(x, h0, kernel, recurrent, bias, keep, resetAfter);
+            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!]);
+            ctx.save_data("needs", new[] { x.requires_grad, h0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false });
+            ctx.save_data("resetAfter", resetAfter);
+            ctx.save_data("hasBias", bias is not null);
+            ctx.set_materialize_grads(false);
+            r.X2.MoveToOuterDisposeScope();
+            r.Gates.MoveToOuterDisposeScope();
+            r.Recurrent?.MoveToOuterDisposeScope();
+            return [r.H.MoveToOuterDisposeScope()];
+        }
+
+        /// <inheritdoc />
+        public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
+        {
+            using var scope = torch.NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            var needs = (bool[])ctx.get_data("needs");
+            bool resetAfter = (bool)ctx.get_data("resetAfter");
+            bool hasBias = (bool)ctx.get_data("hasBias");
+            var r = new Result(saved[0], saved[1], RecurrentKernels.Has(saved[2]) ? saved[2] : null, saved[3]);
+            var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
+                gradOutputs[0], needs, resetAfter);
+            return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
+                dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
+        }
+    }
+}
