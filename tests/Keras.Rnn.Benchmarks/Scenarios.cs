@@ -22,7 +22,7 @@ internal static class Scenarios
     public static List<Scenario> Select(string filter)
     {
         var parts = filter.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return All.Where(s => parts.Any(p => p == "all" || p == s.Group || s.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
+        return All.Where(s => parts.Any(p => (p == "all" && s.Group != "diagnostics") || p == s.Group || s.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
     }
 
     private static List<Scenario> Build()
@@ -63,6 +63,7 @@ internal static class Scenarios
         foreach (var (name, cell) in cells)
             list.Add(new Scenario($"layer-{name}", "layer", $"One {name} layer forward+backward (no optimizer): our kernel, torch's fused kernel, raw module",
                 (o, t) => LayerRows(o, t, name, RecurrentSpec.Standard(cell))));
+        list.Add(new Scenario("micro", "diagnostics", "Element-wise micro-benchmarks of one LSTM step (not in the table)", Micro.Run));
         return list;
     }
 

@@ -12,44 +12,44 @@ namespace Keras.Rnn.Backend;
 internal static class GruKernel
 {
     /// <summary>What the forward pass leaves.</summary>
-    /// <param name="X2">Inputs as <c>(B·T, in)</c> rows.</param>
-    /// <param name="Gates">Activated gates <c>(B·T, 3u)</c>: <c>[z, r, ĥ]</c>.</param>
-    /// <param name="Recurrent"><c>h·U + b1</c> of every step <c>(B, T, 3u)</c> (reset_after only; its last block is needed by backward).</param>
-    /// <param name="H">Hidden state after every step <c>(B, T, u)</c>.</param>
+    /// <param name="X2">Inputs as time-major <c>(T·B, in)</c> rows.</param>
+    /// <param name="Gates">Activated gates <c>(T·B, 3u)</c>: <c>[z, r, ĥ]</c>.</param>
+    /// <param name="Recurrent"><c>h·U + b1</c> of every step <c>(T, B, 3u)</c> (reset_after only; its last block is needed by backward).</param>
+    /// <param name="H">Hidden state after every step, time-major <c>(T, B, u)</c>.</param>
     internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor? Recurrent, Tensor H);
 
-    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: float <c>(B, T)</c> mask or <c>null</c>.</summary>
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
     internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter)
     {
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
-        var x2 = x.reshape(b * steps, x.shape[2]);
+        var x2 = RecurrentKernels.TimeMajorRows(x);
         var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
         var gates = inputBias is null ? x2.mm(kernel) : torch.addmm(inputBias, x2, kernel, 1, 1);
-        var h = torch.empty([b, steps, units], x.dtype, x.device);
+        var h = torch.empty([steps, b, units], x.dtype, x.device);
         Tensor? recurrent = null;
         if (resetAfter)
         {
-            recurrent = torch.empty([b, steps, 3 * units], x.dtype, x.device);
+            recurrent = torch.empty([steps, b, 3 * units], x.dtype, x.device);
             if (bias is null) recurrent.zero_();
-            else recurrent.copy_(bias[1].expand(b, steps, 3 * units));
+            else recurrent.copy_(bias[1].expand(steps, b, 3 * units));
         }
         using (var views = torch.NewDisposeScope())
         {
-            var g3 = gates.view(b, steps, 3 * units);
-            var g4 = gates.view(b, steps, 3, units);
-            var zr = g3.narrow(2, 0, 2 * units).unbind(1);
-            var zs = g4.select(2, 0).unbind(1);
-            var rs = g4.select(2, 1).unbind(1);
-            var candidates = g4.select(2, 2).unbind(1);
-            var hs = h.unbind(1);
+            var g3 = gates.view(steps, b, 3 * units);
+            var g4 = gates.view(steps, b, 3, units);
+            var zr = g3.narrow(2, 0, 2 * units).unbind(0);
+            var zs = g4.select(2, 0).unbind(0);
+            var rs = g4.select(2, 1).unbind(0);
+            var candidates = g4.select(2, 2).unbind(0);
+            var hs = h.unbind(0);
             var drop = RecurrentKernels.DropWeights(keep);
             var one = RecurrentKernels.One;
             Tensor hPrev = h0;
             if (resetAfter)
             {
-                var rec = recurrent!.unbind(1);
-                var recZr = recurrent.narrow(2, 0, 2 * units).unbind(1);
-                var recH = recurrent.narrow(2, 2 * units, units).unbind(1);
+                var rec = recurrent!.unbind(0);
+                var recZr = recurrent.narrow(2, 0, 2 * units).unbind(0);
+                var recH = recurrent.narrow(2, 2 * units, units).unbind(0);
                 for (int t = 0; t < steps; t++)
                 {
                     rec[t].addmm_(hPrev, recurrentKernel);
@@ -79,12 +79,12 @@ internal static class GruKernel
         return new Result(x2, gates, recurrent, h);
     }
 
-    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the states after every step (or invalid).</summary>
+    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
         Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
     {
-        long b = r.H.shape[0], steps = r.H.shape[1], units = r.H.shape[2];
-        var g4 = r.Gates.view(b, steps, 3, units);
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var g4 = r.Gates.view(steps, b, 3, units);
         var z = g4.select(2, 0);
         var reset = g4.select(2, 1);
         var candidate = g4.select(2, 2);
@@ -93,7 +93,7 @@ internal static class GruKernel
         // dĥ before tanh, per unit of dh: (1 − z)(1 − ĥ²)
         var fh = candidate.mul(candidate).neg_().add_(1).mul_(oneMinusZ);
         // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z).
-        var w = torch.empty([b, steps, 3, units], r.H.dtype, r.H.device);
+        var w = torch.empty([steps, b, 3, units], r.H.dtype, r.H.device);
         w.select(2, 0).copy_(hPrev).sub_(candidate).mul_(z).mul_(oneMinusZ);
         // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
         Tensor carry = z;
@@ -104,24 +104,24 @@ internal static class GruKernel
             w.select(2, 0).mul_(k3);
             carry = z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
         }
-        var dh = RecurrentKernels.GradientBuffer(dH, b, steps, units, r.H);
+        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
         var dh0 = torch.zeros_like(h0);
         var one = RecurrentKernels.One;
         Tensor dz, dr;
         if (resetAfter)
         {
             // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, (1 − z)(1 − ĥ²)·(h·U_h + b1_h)·r(1 − r), (1 − z)(1 − ĥ²)·r].
-            var recH = r.Recurrent!.view(b, steps, 3, units).select(2, 2);
+            var recH = r.Recurrent!.view(steps, b, 3, units).select(2, 2);
             w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(recH).mul_(fh);
             w.select(2, 2).copy_(fh).mul_(reset);
             var recurrentT = recurrentKernel.t().contiguous();
             using (var views = torch.NewDisposeScope())
             {
-                var dhs = dh.unbind(1);
-                var dhRows = dh.unsqueeze(2).unbind(1);
-                var ws = w.unbind(1);
-                var wFlat = w.view(b, steps, 3 * units).unbind(1);
-                var carries = carry.unbind(1);
+                var dhs = dh.unbind(0);
+                var dhRows = dh.unsqueeze(2).unbind(0);
+                var ws = w.unbind(0);
+                var wFlat = w.view(steps, b, 3 * units).unbind(0);
+                var carries = carry.unbind(0);
                 for (long t = steps - 1; t >= 0; t--)
                 {
                     ws[t].mul_(dhRows[t]);
@@ -130,12 +130,12 @@ internal static class GruKernel
                     dhPrev.addcmul_(dhs[t], carries[t], one);
                 }
             }
-            var dRec = w.view(b * steps, 3 * units);
-            dr = needs[3] ? hPrev.view(b * steps, units).t().mm(dRec) : null!;
+            var dRec = w.view(steps * b, 3 * units);
+            dr = needs[3] ? hPrev.view(steps * b, units).t().mm(dRec) : null!;
             var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
             // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
             w.select(2, 2).copy_(fh).mul_(dh);
-            dz = w.view(b * steps, 3 * units);
+            dz = w.view(steps * b, 3 * units);
             var (dx, dk, dbInput) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var db = dbInput is null ? null : torch.stack([dbInput, dRecBias!]);
             return (dx, needs[1] ? dh0 : null, dk, dr, db);
@@ -149,14 +149,14 @@ internal static class GruKernel
             var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
             using (var views = torch.NewDisposeScope())
             {
-                var dhs = dh.unbind(1);
-                var w3 = w.view(b, steps, 3 * units);
-                var wZ = w.select(2, 0).unbind(1);
-                var wR = w.select(2, 1).unbind(1);
-                var wH = w.select(2, 2).unbind(1);
-                var wZr = w3.narrow(2, 0, 2 * units).unbind(1);
-                var rs = reset.unbind(1);
-                var carries = carry.unbind(1);
+                var dhs = dh.unbind(0);
+                var w3 = w.view(steps, b, 3 * units);
+                var wZ = w.select(2, 0).unbind(0);
+                var wR = w.select(2, 1).unbind(0);
+                var wH = w.select(2, 2).unbind(0);
+                var wZr = w3.narrow(2, 0, 2 * units).unbind(0);
+                var rs = reset.unbind(0);
+                var carries = carry.unbind(0);
                 for (long t = steps - 1; t >= 0; t--)
                 {
                     var dht = dhs[t];
@@ -170,13 +170,13 @@ internal static class GruKernel
                     dhPrev.addcmul_(dq, rs[t], one);
                 }
             }
-            dz = w.view(b * steps, 3 * units);
+            dz = w.view(steps * b, 3 * units);
             var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             if (needs[3])
             {
-                var hFlat = hPrev.view(b * steps, units);
+                var hFlat = hPrev.view(steps * b, units);
                 var dZr = hFlat.t().mm(dz.narrow(1, 0, 2 * units));
-                var resetH = reset.mul(hPrev).view(b * steps, units);
+                var resetH = reset.mul(hPrev).view(steps * b, units);
                 var dRh = resetH.t().mm(dz.narrow(1, 2 * units, units));
                 dr = torch.cat([dZr, dRh], 1);
             }
@@ -185,7 +185,7 @@ internal static class GruKernel
         }
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output <c>H</c>.</summary>
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output time-major <c>H</c>.</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
         /// <inheritdoc />

@@ -11,33 +11,33 @@ namespace Keras.Rnn.Backend;
 internal static class LstmKernel
 {
     /// <summary>What the forward pass leaves: projection rows, gate activations, states after every step.</summary>
-    /// <param name="X2">Inputs as <c>(B·T, in)</c> rows.</param>
-    /// <param name="Gates">Activated gates <c>(B·T, 4u)</c>: <c>[σ(z_i), σ(z_f), tanh(z_c), σ(z_o)]</c>.</param>
-    /// <param name="H">Hidden state after every step <c>(B, T, u)</c> (held at masked steps).</param>
-    /// <param name="C">Cell state after every step <c>(B, T, u)</c>.</param>
+    /// <param name="X2">Inputs as time-major <c>(T·B, in)</c> rows.</param>
+    /// <param name="Gates">Activated gates <c>(T·B, 4u)</c>: <c>[σ(z_i), σ(z_f), tanh(z_c), σ(z_o)]</c>.</param>
+    /// <param name="H">Hidden state after every step, time-major <c>(T, B, u)</c> (held at masked steps).</param>
+    /// <param name="C">Cell state after every step <c>(T, B, u)</c>.</param>
     /// <param name="FinalC">A copy of the last cell state <c>(B, u)</c>.</param>
     internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor H, Tensor C, Tensor FinalC);
 
-    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: float <c>(B, T)</c> mask or <c>null</c>.</summary>
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
     internal static Result Forward(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep)
     {
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
-        var x2 = x.reshape(b * steps, x.shape[2]);
+        var x2 = RecurrentKernels.TimeMajorRows(x);
         // One product for the input part of every step; the time loop then adds h·U in place.
         var gates = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
-        var h = torch.empty([b, steps, units], x.dtype, x.device);
-        var c = torch.empty([b, steps, units], x.dtype, x.device);
+        var h = torch.empty([steps, b, units], x.dtype, x.device);
+        var c = torch.empty([steps, b, units], x.dtype, x.device);
         using (var views = torch.NewDisposeScope())
         {
-            var g4 = gates.view(b, steps, 4, units);
-            var z = gates.view(b, steps, 4 * units).unbind(1);
-            var inputAndForget = g4.narrow(2, 0, 2).unbind(1);
-            var input = g4.select(2, 0).unbind(1);
-            var forget = g4.select(2, 1).unbind(1);
-            var candidate = g4.select(2, 2).unbind(1);
-            var output = g4.select(2, 3).unbind(1);
-            var hs = h.unbind(1);
-            var cs = c.unbind(1);
+            var g4 = gates.view(steps, b, 4, units);
+            var z = gates.view(steps, b, 4 * units).unbind(0);
+            var inputAndForget = g4.narrow(2, 0, 2).unbind(0);
+            var input = g4.select(2, 0).unbind(0);
+            var forget = g4.select(2, 1).unbind(0);
+            var candidate = g4.select(2, 2).unbind(0);
+            var output = g4.select(2, 3).unbind(0);
+            var hs = h.unbind(0);
+            var cs = c.unbind(0);
             var drop = RecurrentKernels.DropWeights(keep);
             var one = RecurrentKernels.One;
             Tensor hPrev = h0, cPrev = c0;
@@ -59,18 +59,18 @@ internal static class LstmKernel
                 cPrev = cs[t];
             }
         }
-        return new Result(x2, gates, h, c, c.select(1, steps - 1).clone());
+        return new Result(x2, gates, h, c, c.select(0, steps - 1).clone());
     }
 
     /// <summary>
-    /// Backward pass. <paramref name="dH"/>: gradient of the states after every step (or invalid), <paramref name="dFinalC"/>:
-    /// of the final cell state (or invalid).
+    /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
+    /// <paramref name="dFinalC"/>: of the final cell state (or invalid).
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
         Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs)
     {
-        long b = r.H.shape[0], steps = r.H.shape[1], units = r.H.shape[2];
-        var g4 = r.Gates.view(b, steps, 4, units);
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var g4 = r.Gates.view(steps, b, 4, units);
         var i = g4.select(2, 0);
         var f = g4.select(2, 1);
         var g = g4.select(2, 2);
@@ -93,29 +93,29 @@ internal static class LstmKernel
         {
             // Masked steps: no gate gradient, and dh, dc pass unchanged to the previous step.
             var k3 = keep.unsqueeze(-1);
-            s.mul_(keep.view(b, steps, 1, 1));
+            s.mul_(keep.view(steps, b, 1, 1));
             p.mul_(k3);
             carry = f.mul(k3).add_(torch.ones_like(k3).sub_(k3));
             drop = RecurrentKernels.DropWeights(keep);
         }
 
-        var dh = RecurrentKernels.GradientBuffer(dH, b, steps, units, r.H);
-        var dc = torch.zeros([b, steps, units], r.H.dtype, r.H.device);
-        if (RecurrentKernels.Has(dFinalC)) dc.select(1, steps - 1).copy_(dFinalC!);
+        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
+        var dc = torch.zeros([steps, b, units], r.H.dtype, r.H.device);
+        if (RecurrentKernels.Has(dFinalC)) dc.select(0, steps - 1).copy_(dFinalC!);
         var dh0 = torch.zeros_like(h0);
         var dc0 = torch.zeros_like(c0);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())
         {
-            var dhs = dh.unbind(1);
-            var dcs = dc.unbind(1);
-            var dcRows = dc.unsqueeze(2).unbind(1);
-            var sIfc = s.narrow(2, 0, 3).unbind(1);
-            var sO = s.select(2, 3).unbind(1);
-            var sFlat = s.view(b, steps, 4 * units).unbind(1);
-            var ps = p.unbind(1);
-            var carries = carry.unbind(1);
+            var dhs = dh.unbind(0);
+            var dcs = dc.unbind(0);
+            var dcRows = dc.unsqueeze(2).unbind(0);
+            var sIfc = s.narrow(2, 0, 3).unbind(0);
+            var sO = s.select(2, 3).unbind(0);
+            var sFlat = s.view(steps, b, 4 * units).unbind(0);
+            var ps = p.unbind(0);
+            var carries = carry.unbind(0);
             for (long t = steps - 1; t >= 0; t--)
             {
                 var dht = dhs[t];
@@ -131,13 +131,19 @@ internal static class LstmKernel
             }
         }
 
-        var dz = s.view(b * steps, 4 * units);
+        var dz = s.view(steps * b, 4 * units);
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[3], needs[5]);
-        var dr = needs[4] ? RecurrentKernels.Previous(h0, r.H).view(b * steps, units).t().mm(dz) : null;
+        Tensor? dr = null;
+        if (needs[4])
+        {
+            // [h0; h_0 … h_{T−2}]ᵀ · dz without concatenating: the first step's rows, then all others in one product.
+            dr = h0.t().mm(dz.narrow(0, 0, b));
+            if (steps > 1) dr.addmm_(r.H.narrow(0, 0, steps - 1).reshape((steps - 1) * b, units).t(), dz.narrow(0, b, (steps - 1) * b));
+        }
         return (dx, needs[1] ? dh0 : null, needs[2] ? dc0 : null, dk, dr, db);
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, c0, kernel, recurrent_kernel, bias?, keep?)</c>, outputs <c>(H, final c)</c>.</summary>
+    /// <summary>The custom autograd function: inputs <c>(x, h0, c0, kernel, recurrent_kernel, bias?, keep?)</c>, outputs <c>(H time-major, final c)</c>.</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
         /// <inheritdoc />

@@ -8,17 +8,18 @@ namespace Keras.Rnn.Backend;
 internal static class SimpleRnnKernel
 {
     /// <summary>
-    /// The forward pass (no autograd): the hidden state after every step as flat <c>(B·T, u)</c> rows.
-    /// <paramref name="keep"/>: float <c>(B, T)</c> mask or <c>null</c>.
+    /// The forward pass (no autograd): the hidden state after every step as flat time-major <c>(T·B, u)</c> rows, and
+    /// the inputs as time-major rows.
+    /// <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.
     /// </summary>
-    internal static Tensor Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool relu)
+    internal static (Tensor H, Tensor X2) Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool relu)
     {
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
-        var x2 = x.reshape(b * steps, x.shape[2]);
+        var x2 = RecurrentKernels.TimeMajorRows(x);
         // The projection buffer becomes the states: each step adds h·U and activates in place.
         var h = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
         using var views = torch.NewDisposeScope();
-        var hs = h.view(b, steps, units).unbind(1);
+        var hs = h.view(steps, b, units).unbind(0);
         var drop = RecurrentKernels.DropWeights(keep);
         Tensor hPrev = h0;
         for (int t = 0; t < steps; t++)
@@ -29,7 +30,7 @@ internal static class SimpleRnnKernel
             if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
             hPrev = hs[t];
         }
-        return h;
+        return (h, x2);
     }
 
     /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the flat states (or invalid).</summary>
@@ -37,7 +38,7 @@ internal static class SimpleRnnKernel
         Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, bool[] needs, bool relu)
     {
         long b = h0.shape[0], units = h0.shape[1], steps = hFlat.shape[0] / b;
-        var h = hFlat.view(b, steps, units);
+        var h = hFlat.view(steps, b, units);
         // act'(pre-activation) from the activation's output: 1 − h² for tanh, [h > 0] for relu.
         var d = relu ? h.gt(0).to_type(h.dtype) : h.mul(h).neg_().add_(1);
         Tensor[]? drop = null;
@@ -46,14 +47,14 @@ internal static class SimpleRnnKernel
             d.mul_(keep.unsqueeze(-1));
             drop = RecurrentKernels.DropWeights(keep);
         }
-        var dh = RecurrentKernels.GradientBuffer(dH, b, steps, units, h);
+        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, h);
         var dh0 = torch.zeros_like(h0);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())
         {
-            var dhs = dh.unbind(1);
-            var ds = d.unbind(1);
+            var dhs = dh.unbind(0);
+            var ds = d.unbind(0);
             for (long t = steps - 1; t >= 0; t--)
             {
                 ds[t].mul_(dhs[t]);
@@ -62,9 +63,9 @@ internal static class SimpleRnnKernel
                 if (drop is not null) dhPrev.addcmul_(dhs[t], drop[t], one);
             }
         }
-        var dz = d.view(b * steps, units);
+        var dz = d.view(steps * b, units);
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, x2, kernel, b, steps, needs[0], needs[2], needs[4]);
-        var dr = needs[3] ? RecurrentKernels.Previous(h0, h).view(b * steps, units).t().mm(dz) : null;
+        var dr = needs[3] ? RecurrentKernels.Previous(h0, h).view(steps * b, units).t().mm(dz) : null;
         return (dx, needs[1] ? dh0 : null, dk, dr, db);
     }
 
@@ -85,8 +86,7 @@ internal static class SimpleRnnKernel
             var keep = vars[5] as Tensor;
             bool relu = (bool)vars[6];
             using var scope = torch.NewDisposeScope();
-            var x2 = x.reshape(x.shape[0] * x.shape[1], x.shape[2]);
-            var h = Forward(x, h0, kernel, recurrent, bias, keep, relu);
+            var (h, x2) = Forward(x, h0, kernel, recurrent, bias, keep, relu);
             ctx.save_for_backward([x2, h, h0, kernel, recurrent, keep!]);
             ctx.save_data("needs", new[] { x.requires_grad, h0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false });
             ctx.save_data("relu", relu);
