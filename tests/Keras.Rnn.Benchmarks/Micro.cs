@@ -27,6 +27,10 @@ internal static class Micro
         T("sigmoid_ contiguous (b,2u)", () => c.sigmoid_());
         T("torch.sigmoid contiguous (b,u) alloc", () => torch.sigmoid(c).Dispose());
         T("tanh_ strided (b,u)", () => g4.select(1, 2).tanh_());
+        var big = torch.randn(b, u);
+        T("tanh_ contiguous (b,u) fresh values", () => big.copy_(cPrev).tanh_());
+        T("tanh via 2σ(2x)−1 contiguous", () => big.copy_(cPrev).mul_(2).sigmoid_().mul_(2).sub_(1));
+        T("torch.tanh contiguous alloc", () => torch.tanh(cPrev).Dispose());
         T("copy_ strided->contig", () => c.copy_(g4.select(1, 1)));
         T("mul_ contiguous", () => c.mul_(cPrev));
         T("addcmul_ strided", () => c.addcmul_(g4.select(1, 0), g4.select(1, 2), one));

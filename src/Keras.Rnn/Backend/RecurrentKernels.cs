@@ -6,7 +6,8 @@ namespace Keras.Rnn.Backend;
 /// <summary>Which implementation the built-in recurrent layers use for their whole-sequence kernel.</summary>
 internal enum RecurrentKernelMode
 {
-    /// <summary>Our kernels (<see cref="RecurrentKernels"/>) on CPU; torch's fused kernels (cuDNN) on other devices.</summary>
+    /// <summary>Our kernels (<see cref="RecurrentKernels"/>) on CPU; on other devices torch's fused kernels (cuDNN) where they
+    /// can run, ours where they cannot (masks with gaps, go_backwards with a mask, GRU reset_after=False).</summary>
     Auto,
     /// <summary>Our kernels on every device (for tests and benchmarks).</summary>
     Custom,
@@ -61,7 +62,7 @@ internal static class RecurrentKernels
 
     private static long _invocations;
 
-    /// <summary>Whether layers running on <paramref name="device"/> use these kernels under the current <see cref="Mode"/>.</summary>
+    /// <summary>Whether layers running on <paramref name="device"/> prefer these kernels to torch's fused ones under the current <see cref="Mode"/>.</summary>
     public static bool AppliesTo(Device device) => Mode switch
     {
         RecurrentKernelMode.Custom => true,

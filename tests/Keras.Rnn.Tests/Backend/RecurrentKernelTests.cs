@@ -403,4 +403,101 @@ public class RecurrentKernelTests
         var reference = Train(false);
         T.Close(reference.Select(v => (double)v).ToArray(), fast.Select(v => (double)v).ToArray(), 1e-6, 1e-5, "trained weights");
     }
+
+    public static IEnumerable<object[]> CudaCases() =>
+        from cell in new[] { Cell.Lstm, Cell.GruResetAfter, Cell.GruResetBefore, Cell.SimpleTanh } select new object[] { cell };
+
+    /// <summary>
+    /// On a CUDA device our kernels (forward and hand-written backward) give the CPU kernels' outputs, final states and
+    /// gradients, masked with gaps, within float32 matrix-product tolerance. Skipped without CUDA.
+    /// </summary>
+    [CudaTheory]
+    [MemberData(nameof(CudaCases))]
+    public void KernelsOnCudaEqualCpu(Cell cell)
+    {
+        var rng = new Random(600 + (int)cell);
+        const int batch = 4, steps = 7, features = 5, units = 6;
+        var kind = KindOf(cell);
+        var w = RnnReference.RandomWeights(rng, kind, features, units);
+        var x = T.Rand(rng, batch, steps, features);
+        var init = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.Rand(rng, batch, units, 0.5)).ToArray();
+        var rOut = T.ToTensor(T.Rand(rng, batch, steps, units));
+        var rStates = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.ToTensor(T.Rand(rng, batch, units))).ToArray();
+        var mask = T.Mask(new[,]
+        {
+            { true, false, true, true, false, true, true }, { true, true, true, true, true, true, true },
+            { false, true, false, true, true, false, true }, { true, true, true, false, false, false, false },
+        });
+        var rc = cell switch
+        {
+            Cell.Lstm => RecurrentCell.Lstm,
+            Cell.GruResetAfter => RecurrentCell.GruResetAfter,
+            Cell.GruResetBefore => RecurrentCell.GruResetBefore,
+            _ => RecurrentCell.SimpleTanh,
+        };
+
+        (double[][] Values, double[][] Grads) RunOn(string device)
+        {
+            var dev = torch.device(device);
+            Tensor Leaf(Tensor t) => t.to(dev).detach().requires_grad_(true);
+            var xt = Leaf(T.ToTensor(x));
+            var states = init.Select(a => Leaf(T.ToTensor(a))).ToArray();
+            var weights = w.ToKerasList().Select(a => Leaf(T.ToTensor(a))).ToArray();
+            var (sequence, final) = RecurrentKernels.Run(rc, xt, states, weights[0], weights[1], weights[2], mask.to(dev));
+            var outputs = RecurrentKernels.MaskOutputs(sequence, mask.to(dev), zeroOutputForMask: false);
+            var loss = outputs.mul(rOut.to(dev)).sum();
+            for (int i = 0; i < final.Length; i++) loss = loss.add(final[i].mul(rStates[i].to(dev)).sum());
+            loss.backward();
+            return ([T.Values(outputs), .. final.Select(T.Values)],
+                [T.Values(xt.grad!), .. states.Select(t => T.Values(t.grad!)), .. weights.Select(t => T.Values(t.grad!))]);
+        }
+
+        var cpu = RunOn("cpu");
+        var cuda = RunOn("cuda");
+        for (int i = 0; i < cpu.Values.Length; i++) T.Close(cpu.Values[i], cuda.Values[i], 1e-4, 1e-3, $"value {i}");
+        for (int i = 0; i < cpu.Grads.Length; i++) T.Close(cpu.Grads[i], cuda.Grads[i], 1e-4, 1e-3, $"gradient {i}");
+    }
+
+    /// <summary>
+    /// A masked model (gaps, so cuDNN cannot run it; our kernels do on CUDA) with an LSTM and a reset_after=False GRU
+    /// predicts and trains on CUDA like on CPU. Skipped without CUDA.
+    /// </summary>
+    [CudaFact]
+    public void MaskedModelOnCudaPredictsAndTrainsLikeCpu()
+    {
+        var rng = new Random(8);
+        var xArr = T.Rand(rng, 16, 9, 3);
+        for (int b = 0; b < 16; b++)
+            for (int t = 0; t < 9; t++)
+                if ((b + 2 * t) % 5 == 0)
+                    for (int f = 0; f < 3; f++) xArr[b, t, f] = 0;
+        var x = T.ToTensor(xArr);
+        var y = T.ToTensor(T.Rand(rng, 16, 1));
+        Sequential Make() => new(new InputLayer([9, 3]), new Masking(0.0), new LSTM(8, returnSequences: true), new GRU(4, resetAfter: false), new Dense(1));
+        KerasApi.SetRandomSeed(1);
+        var cpu = Make();
+        var gpu = Make();
+        gpu.SetWeights(cpu.GetWeights());
+        gpu.Device = "cuda";
+        long before = RecurrentKernels.Invocations;
+        var gpuPrediction = gpu.Predict(x, verbose: 0);
+        Assert.Equal(before + 2, RecurrentKernels.Invocations);
+        T.Close(T.Values(cpu.Predict(x, verbose: 0)), T.Values(gpuPrediction), 1e-4, 1e-3, "predictions");
+        foreach (var m in new[] { cpu, gpu })
+        {
+            m.Compile(optimizer: "sgd", loss: "mse");
+            m.Fit(x, y, batchSize: 8, epochs: 2, verbose: 0, shuffle: false);
+        }
+        for (int i = 0; i < cpu.Weights.Count; i++)
+            T.Close(T.Values(cpu.Weights[i].Value), T.Values(gpu.Weights[i].Value), 1e-4, 1e-3, $"trained weight {cpu.Weights[i].Path}");
+    }
+}
+
+/// <summary>A theory that runs only where a CUDA device is usable; skipped (not failed) elsewhere.</summary>
+public sealed class CudaTheoryAttribute : TheoryAttribute
+{
+    public CudaTheoryAttribute()
+    {
+        if (!KerasConfig.IsCudaAvailable) Skip = "No CUDA device (load a CUDA libtorch with KERAS_RNN_LIBTORCH on a GPU machine).";
+    }
 }

@@ -232,9 +232,10 @@ public class RNN : Layer
     /// Runs a whole-sequence kernel when the layer's configuration allows it, else returns <c>null</c> (the step loop
     /// runs) — or throws when <paramref name="useCudnn"/> is <c>true</c> and torch's fused kernel cannot run. With
     /// <paramref name="useCudnn"/> <c>null</c> (auto) on CPU, our own kernels (<see cref="RecurrentKernels"/>) run any
-    /// mask, <c>goBackwards</c> and every configuration they cover; elsewhere, or with <paramref name="useCudnn"/>
-    /// <c>true</c>, torch's fused kernel (cuDNN on GPU) runs when the mask is absent or right-padded. Input dropout (one
-    /// mask for the whole sequence) and <c>goBackwards</c> are applied here.
+    /// mask, <c>goBackwards</c> and every configuration they cover; on other devices (GPU), or with
+    /// <paramref name="useCudnn"/> <c>true</c>, torch's fused kernel (cuDNN) runs when the mask is absent or
+    /// right-padded, and (auto only) our kernels run where it cannot. Input dropout (one mask for the whole sequence)
+    /// and <c>goBackwards</c> are applied here.
     /// </summary>
     /// <param name="configurationAllows">Whether the cell's activations and options have a torch fused equivalent.</param>
     /// <param name="useCudnn"><c>null</c> auto, <c>true</c> torch's fused kernel required, <c>false</c> never a whole-sequence kernel.</param>
@@ -254,7 +255,32 @@ public class RNN : Layer
         bool wholeSequence = useCudnn != false && !Unroll
                              && !(training && Cell.RecurrentDropoutRate > 0)
                              && !(training && Cell.DropoutRate > 0 && perGateDropout);
-        if (wholeSequence && useCudnn is null && recurrentKernel is not null && RecurrentKernels.AppliesTo(sequences.device))
+        bool oursAllowed = wholeSequence && useCudnn is null && recurrentKernel is not null && RecurrentKernels.Mode != RecurrentKernelMode.Aten;
+        if (!(oursAllowed && RecurrentKernels.AppliesTo(sequences.device)))
+        {
+            var plan = FusedRnn.MaskPlan.Unsupported;
+            Tensor? lengths = null;
+            bool eligible = configurationAllows && wholeSequence
+                            && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
+            if (eligible)
+            {
+                using (lengths)
+                {
+                    var x = WithInputDropout(sequences, training);
+                    if (GoBackwards) x = x.flip(1);
+                    var (outputs, states) = kernel(x, plan == FusedRnn.MaskPlan.Packed ? lengths : null);
+                    var last = outputs.select(1, outputs.shape[1] - 1);
+                    return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
+                }
+            }
+            if (useCudnn == true)
+                throw new KerasLayerException(this,
+                    $"useCudnn=true was specified, but the fused kernel does not support this configuration (it needs {requirement}, no recurrent dropout during training, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
+            // On other devices (GPU), our kernel still beats the step loop where torch's kernel cannot run (masks with
+            // gaps, go_backwards with a mask, reset_after=False).
+            if (!oursAllowed) return null;
+        }
+
         {
             var x = WithInputDropout(sequences, training);
             var m = mask?.to_type(ScalarType.Bool);
@@ -263,7 +289,7 @@ public class RNN : Layer
                 x = x.flip(1);
                 m = m?.flip(1);
             }
-            var (sequence, states) = recurrentKernel(x, m);
+            var (sequence, states) = recurrentKernel!(x, m);
             var lastState = sequence.select(1, sequence.shape[1] - 1);
             if (ReturnSequences)
             {
@@ -272,26 +298,6 @@ public class RNN : Layer
             }
             var last = RecurrentKernels.MaskLastOutput(lastState, m, ZeroOutputForMask);
             return (last, last.unsqueeze(1), states);
-        }
-
-        var plan = FusedRnn.MaskPlan.Unsupported;
-        Tensor? lengths = null;
-        bool eligible = configurationAllows && wholeSequence
-                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
-        if (!eligible)
-        {
-            if (useCudnn == true)
-                throw new KerasLayerException(this,
-                    $"useCudnn=true was specified, but the fused kernel does not support this configuration (it needs {requirement}, no recurrent dropout during training, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
-            return null;
-        }
-        using (lengths)
-        {
-            var x = WithInputDropout(sequences, training);
-            if (GoBackwards) x = x.flip(1);
-            var (outputs, states) = kernel(x, plan == FusedRnn.MaskPlan.Packed ? lengths : null);
-            var last = outputs.select(1, outputs.shape[1] - 1);
-            return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
         }
     }
 
