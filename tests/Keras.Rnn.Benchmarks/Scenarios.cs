@@ -56,6 +56,8 @@ internal static class Scenarios
             (o, t) => PredictRow(o, t, "predict-lstm-batch1", RecurrentSpec.Standard(CellType.Lstm) with { Batch = 1 })));
         list.Add(new Scenario("predict-gru-batch1", "predict", "Predict one sequence, GRU",
             (o, t) => PredictRow(o, t, "predict-gru-batch1", RecurrentSpec.Standard(CellType.Gru) with { Batch = 1 })));
+        list.Add(new Scenario("predict-simplernn-batch1", "predict", "Predict one sequence, SimpleRNN",
+            (o, t) => PredictRow(o, t, "predict-simplernn-batch1", RecurrentSpec.Standard(CellType.SimpleRnn) with { Batch = 1 })));
         list.Add(new Scenario("predict-lstm-scaling", "predict", "Predict with batch 1…256 (LSTM 256 units): time per call and sequences/s",
             PredictScaling));
         list.Add(new Scenario("memory-10k", "memory", "10,000 Fit steps of a small stacked LSTM; resident memory at 1k, 5k, 10k steps",

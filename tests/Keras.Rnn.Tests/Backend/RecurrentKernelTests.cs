@@ -17,8 +17,19 @@ namespace Keras.Rnn.Tests.Backend;
 /// output only, no bias and zero outputs at masked steps; through Bidirectional and stacked layers; and in double
 /// precision the gradients equal central finite differences of the independent double-precision reference.
 /// </summary>
-public class RecurrentKernelTests
+public class RecurrentKernelTests : IDisposable
 {
+    // Under the default mode small LSTMs and inference may run torch's fused kernel first; these tests exercise ours.
+    private readonly RecurrentKernelMode _savedMode = RecurrentKernels.Mode;
+
+    public RecurrentKernelTests() => RecurrentKernels.Mode = RecurrentKernelMode.Custom;
+
+    public void Dispose()
+    {
+        RecurrentKernels.Mode = _savedMode;
+        GC.SuppressFinalize(this);
+    }
+
     /// <summary>The cells under test: the reference kind and the activation.</summary>
     public enum Cell { Lstm, GruResetAfter, GruResetBefore, SimpleTanh, SimpleRelu }
 
@@ -318,19 +329,27 @@ public class RecurrentKernelTests
                 return RecurrentKernels.Invocations - before;
             }
             RecurrentKernels.Mode = RecurrentKernelMode.Auto;
-            Assert.Equal(1, Count(() => new LSTM(2).Apply(x)));                        // CPU: ours
+            Assert.Equal(1, Count(() => new GRU(2).Apply(x)));                         // CPU: ours
+            Assert.Equal(1, Count(() => new SimpleRNN(2).Apply(x)));
+            Assert.Equal(0, Count(() => new LSTM(2).Apply(x)));                        // a tiny LSTM: libtorch's is faster
+            Assert.Equal(1, Count(() => new LSTM(2).Apply(x, gaps)));                  // … but cannot run gaps
+            var big = torch.rand(32, 3, 8);
+            Assert.True(2.0 * 32 * 4 * 128 * (8 + 128) >= RecurrentKernels.LstmTrainingStepFlopsThreshold);
+            Assert.Equal(1, Count(() => new LSTM(128).Apply(big)));                    // enough work per step: ours
+            using (torch.no_grad()) Assert.Equal(0, Count(() => new LSTM(128).Apply(big))); // inference: libtorch's LSTM
             Assert.Equal(1, Count(() => new GRU(2, resetAfter: false).Apply(x, gaps))); // configurations torch's kernel lacks
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: true).Apply(x)));         // torch's fused kernel demanded
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: false).Apply(x)));        // step loop demanded
             Assert.Equal(0, Count(() => new LSTM(2, recurrentActivation: "hard_sigmoid").Apply(x)));
             Assert.Equal(0, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: true)));
-            Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: false)));
+            Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, gaps, training: false))); // not training: ours (gaps)
             Assert.Equal(0, Count(() => new SimpleRNN(2, unroll: true).Apply(x)));
             RecurrentKernels.Mode = RecurrentKernelMode.Aten;
             Assert.Equal(0, Count(() => new LSTM(2).Apply(x)));
             Assert.Equal(0, Count(() => new GRU(2).Apply(x, gaps)));
             RecurrentKernels.Mode = RecurrentKernelMode.Custom;
             Assert.Equal(1, Count(() => new SimpleRNN(2).Apply(x)));
+            Assert.Equal(1, Count(() => new LSTM(2).Apply(x)));
         }
         finally
         {

@@ -95,7 +95,8 @@ public sealed class LSTM : RNN
                 cell.Bias?.Value, lengths, ZeroOutputForMask);
             return (y, [h, c]);
         }, allows ? (x, m) => RecurrentKernels.Run(RecurrentCell.Lstm, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value,
-            cell.Bias?.Value, m) : null);
+            cell.Bias?.Value, m) : null,
+            preferTorchKernel: allows && RecurrentKernels.PreferTorchLstm(sequences, Units));
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

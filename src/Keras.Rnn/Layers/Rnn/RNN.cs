@@ -247,16 +247,21 @@ public class RNN : Layer
     /// <param name="kernel">Runs torch's fused kernel: (inputs, lengths or <c>null</c>) → (outputs, final states).</param>
     /// <param name="recurrentKernel">Runs our kernel when the cell's configuration is one it covers, else <c>null</c>:
     /// (inputs in processing order, boolean mask in processing order or <c>null</c>) → (states after every step, final states).</param>
+    /// <param name="preferTorchKernel">Under <see cref="RecurrentKernelMode.Auto"/>, try torch's fused kernel first even
+    /// on CPU (where it is known to be faster, e.g. libtorch's CPU LSTM for inference or tiny layers); ours still runs
+    /// where torch's cannot.</param>
     private protected (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? RunFused(bool configurationAllows, bool? useCudnn,
         string requirement, Tensor sequences, Tensor? mask, bool training, bool perGateDropout,
         Func<Tensor, Tensor?, (Tensor Outputs, IReadOnlyList<Tensor> States)> kernel,
-        Func<Tensor, Tensor?, (Tensor Sequence, IReadOnlyList<Tensor> States)>? recurrentKernel = null)
+        Func<Tensor, Tensor?, (Tensor Sequence, IReadOnlyList<Tensor> States)>? recurrentKernel = null, bool preferTorchKernel = false)
     {
         bool wholeSequence = useCudnn != false && !Unroll
                              && !(training && Cell.RecurrentDropoutRate > 0)
                              && !(training && Cell.DropoutRate > 0 && perGateDropout);
         bool oursAllowed = wholeSequence && useCudnn is null && recurrentKernel is not null && RecurrentKernels.Mode != RecurrentKernelMode.Aten;
-        if (!(oursAllowed && RecurrentKernels.AppliesTo(sequences.device)))
+        bool tryTorchFirst = !(oursAllowed && RecurrentKernels.AppliesTo(sequences.device))
+                             || (preferTorchKernel && RecurrentKernels.Mode == RecurrentKernelMode.Auto);
+        if (tryTorchFirst)
         {
             var plan = FusedRnn.MaskPlan.Unsupported;
             Tensor? lengths = null;
