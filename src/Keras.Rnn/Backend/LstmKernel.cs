@@ -76,17 +76,18 @@ internal static class LstmKernel
         var g = g4.select(2, 2);
         var o = g4.select(2, 3);
         var tc = r.C.tanh();
-        var cPrev = RecurrentKernels.Previous(c0, r.C);
 
         // Everything that does not depend on the incoming gradients, in bulk over all steps:
         // dz = [dc·g·i(1−i), dc·c_prev·f(1−f), dc·i(1−g²), dh·tanh(c)·o(1−o)] = [dc, dc, dc, dh] ⊙ s,
-        // dc += dh·o·(1 − tanh²c) = dh ⊙ p, and dc_prev = dc ⊙ f.
+        // dc += dh·o·(1 − tanh²c) = dh ⊙ p, and dc_prev = dc ⊙ f. (Temporaries are kept few: peak memory matters.)
         var s = g4.neg().add_(1).mul_(g4);
         s.select(2, 0).mul_(g);
-        s.select(2, 1).mul_(cPrev);
-        s.select(2, 2).copy_(g.mul(g).neg_().add_(1)).mul_(i);
+        var sForget = s.select(2, 1);
+        sForget.select(0, 0).mul_(c0);
+        if (steps > 1) sForget.narrow(0, 1, steps - 1).mul_(r.C.narrow(0, 0, steps - 1));
+        s.select(2, 2).copy_(g).mul_(g).neg_().add_(1).mul_(i);
         s.select(2, 3).mul_(tc);
-        var p = tc.mul(tc).neg_().add_(1).mul_(o);
+        var p = tc.mul_(tc).neg_().add_(1).mul_(o);
         Tensor carry = f;
         Tensor[]? drop = null;
         if (keep is not null)
@@ -99,18 +100,17 @@ internal static class LstmKernel
             drop = RecurrentKernels.DropWeights(keep);
         }
 
-        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
-        var dc = torch.zeros([steps, b, units], r.H.dtype, r.H.device);
-        if (RecurrentKernels.Has(dFinalC)) dc.select(0, steps - 1).copy_(dFinalC!);
-        var dh0 = torch.zeros_like(h0);
-        var dc0 = torch.zeros_like(c0);
+        // The state gradients are carried in two (B, u) buffers each, swapped every step: dh = incoming + recurrent part.
+        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhNext = torch.empty_like(dhCur);
+        var dcCur = torch.zeros_like(dhCur);
+        var dcNext = torch.empty_like(dhCur);
+        if (RecurrentKernels.Has(dFinalC)) dcCur.copy_(dFinalC!);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())
         {
-            var dhs = dh.unbind(0);
-            var dcs = dc.unbind(0);
-            var dcRows = dc.unsqueeze(2).unbind(0);
+            var incoming = RecurrentKernels.Has(dH) ? dH!.unbind(0) : null;
             var sIfc = s.narrow(2, 0, 3).unbind(0);
             var sO = s.select(2, 3).unbind(0);
             var sFlat = s.view(steps, b, 4 * units).unbind(0);
@@ -118,18 +118,19 @@ internal static class LstmKernel
             var carries = carry.unbind(0);
             for (long t = steps - 1; t >= 0; t--)
             {
-                var dht = dhs[t];
-                var dct = dcs[t];
-                dct.addcmul_(dht, ps[t], one);
-                sIfc[t].mul_(dcRows[t]);
-                sO[t].mul_(dht);
-                var dhPrev = t > 0 ? dhs[t - 1] : dh0;
-                var dcPrev = t > 0 ? dcs[t - 1] : dc0;
-                dhPrev.addmm_(sFlat[t], recurrentT);
-                if (drop is not null) dhPrev.addcmul_(dht, drop[t], one);
-                dcPrev.addcmul_(dct, carries[t], one);
+                if (incoming is not null) dhCur.add_(incoming[t]);
+                dcCur.addcmul_(dhCur, ps[t], one);
+                using (var row = dcCur.unsqueeze(1)) sIfc[t].mul_(row);
+                sO[t].mul_(dhCur);
+                dhNext.addmm_(sFlat[t], recurrentT, beta: 0);
+                if (drop is not null) dhNext.addcmul_(dhCur, drop[t], one);
+                dcNext.copy_(dcCur).mul_(carries[t]);
+                (dhCur, dhNext) = (dhNext, dhCur);
+                (dcCur, dcNext) = (dcNext, dcCur);
             }
         }
+        var dh0 = dhCur;
+        var dc0 = dcCur;
 
         var dz = s.view(steps * b, 4 * units);
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[3], needs[5]);

@@ -47,22 +47,25 @@ internal static class SimpleRnnKernel
             d.mul_(keep.unsqueeze(-1));
             drop = RecurrentKernels.DropWeights(keep);
         }
-        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, h);
-        var dh0 = torch.zeros_like(h0);
+        // dh = incoming + recurrent part, carried in two (B, u) buffers swapped every step.
+        var dhCur = torch.zeros([b, units], h.dtype, h.device);
+        var dhNext = torch.empty_like(dhCur);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())
         {
-            var dhs = dh.unbind(0);
+            var incoming = RecurrentKernels.Has(dH) ? dH!.reshape(steps, b, units).unbind(0) : null;
             var ds = d.unbind(0);
             for (long t = steps - 1; t >= 0; t--)
             {
-                ds[t].mul_(dhs[t]);
-                var dhPrev = t > 0 ? dhs[t - 1] : dh0;
-                dhPrev.addmm_(ds[t], recurrentT);
-                if (drop is not null) dhPrev.addcmul_(dhs[t], drop[t], one);
+                if (incoming is not null) dhCur.add_(incoming[t]);
+                ds[t].mul_(dhCur);
+                dhNext.addmm_(ds[t], recurrentT, beta: 0);
+                if (drop is not null) dhNext.addcmul_(dhCur, drop[t], one);
+                (dhCur, dhNext) = (dhNext, dhCur);
             }
         }
+        var dh0 = dhCur;
         var dz = d.view(steps * b, units);
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, x2, kernel, b, steps, needs[0], needs[2], needs[4]);
         var dr = needs[3] ? RecurrentKernels.Previous(h0, h).view(steps * b, units).t().mm(dz) : null;
