@@ -14,7 +14,7 @@ internal static class GruKernel
     /// <summary>What the forward pass leaves.</summary>
     /// <param name="X2">Inputs as time-major <c>(T·B, in)</c> rows.</param>
     /// <param name="Gates">Activated gates <c>(T·B, 3u)</c>: <c>[z, r, ĥ]</c>.</param>
-    /// <param name="Recurrent"><c>h·U + b1</c> of every step <c>(T, B, 3u)</c> (reset_after only; its last block is needed by backward).</param>
+    /// <param name="Recurrent">The candidate block <c>h·U_h + b1_h</c> of every step <c>(T, B, u)</c> (reset_after only; backward needs it).</param>
     /// <param name="H">Hidden state after every step, time-major <c>(T, B, u)</c>.</param>
     internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor? Recurrent, Tensor H);
 
@@ -29,9 +29,7 @@ internal static class GruKernel
         Tensor? recurrent = null;
         if (resetAfter)
         {
-            recurrent = torch.empty([steps, b, 3 * units], x.dtype, x.device);
-            if (bias is null) recurrent.zero_();
-            else recurrent.copy_(bias[1].expand(steps, b, 3 * units));
+            recurrent = torch.empty([steps, b, units], x.dtype, x.device);
         }
         using (var views = torch.NewDisposeScope())
         {
@@ -47,13 +45,18 @@ internal static class GruKernel
             Tensor hPrev = h0;
             if (resetAfter)
             {
-                var rec = recurrent!.unbind(0);
-                var recZr = recurrent.narrow(2, 0, 2 * units).unbind(0);
-                var recH = recurrent.narrow(2, 2 * units, units).unbind(0);
+                // h·U + b1 of one step in a (B, 3u) buffer; only its candidate block is kept for backward.
+                var rec = torch.empty([b, 3 * units], x.dtype, x.device);
+                var recZr = rec.narrow(1, 0, 2 * units);
+                var recCandidate = rec.narrow(1, 2 * units, units);
+                var recurrentBias = bias?[1];
+                var recH = recurrent!.unbind(0);
                 for (int t = 0; t < steps; t++)
                 {
-                    rec[t].addmm_(hPrev, recurrentKernel);
-                    zr[t].add_(recZr[t]).sigmoid_();
+                    if (recurrentBias is null) rec.addmm_(hPrev, recurrentKernel, beta: 0);
+                    else rec.copy_(recurrentBias.expand(b, 3 * units)).addmm_(hPrev, recurrentKernel);
+                    recH[t].copy_(recCandidate);
+                    zr[t].add_(recZr).sigmoid_();
                     candidates[t].addcmul_(rs[t], recH[t], one).tanh_();
                     // h' = ĥ + z·(h − ĥ) = z·h + (1 − z)·ĥ
                     hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
@@ -95,6 +98,7 @@ internal static class GruKernel
         // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z).
         var w = torch.empty([steps, b, 3, units], r.H.dtype, r.H.device);
         w.select(2, 0).copy_(hPrev).sub_(candidate).mul_(z).mul_(oneMinusZ);
+        oneMinusZ.Dispose();
         // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
         Tensor carry = z;
         if (keep is not null)
@@ -111,7 +115,7 @@ internal static class GruKernel
         if (resetAfter)
         {
             // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, (1 − z)(1 − ĥ²)·(h·U_h + b1_h)·r(1 − r), (1 − z)(1 − ĥ²)·r].
-            var recH = r.Recurrent!.view(steps, b, 3, units).select(2, 2);
+            var recH = r.Recurrent!;
             w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(recH).mul_(fh);
             w.select(2, 2).copy_(fh).mul_(reset);
             var recurrentT = recurrentKernel.t().contiguous();
