@@ -188,7 +188,7 @@ internal static class Scenarios
             var (x, _) = spec.Data(1);
             var (o, b, r) = MeasurePredict(options with { Quick = true }, spec, model, raw, x);
             table.Note($"| {batch} | {Harness.F(o, "F2")} | {Harness.F(b, "F2")} | {Harness.F(r, "F3")} | {Harness.F(batch / (o / 1000), "F0")} |");
-            table.Add(new Row($"predict-lstm-batch{batch}", o, b, r, spec.ForwardFlops(), null, null, "ms/call", "nn.LSTM forward, no_grad"));
+            table.Add(new Row($"predict-lstm-scaling-b{batch}", o, b, r, spec.ForwardFlops(), null, null, "ms/call", "nn.LSTM forward, no_grad"));
             x.Dispose();
         }
         table.Note("");
@@ -224,7 +224,7 @@ internal static class Scenarios
                    $"; growth {Harness.F(rss[total] - rss[checkpoints[0]], "F1")} MB ({Harness.F((rss[total] / rss[checkpoints[0]] - 1) * 100, "F1")}%) " +
                    $"from step {checkpoints[0]} to {total}");
         table.Note("");
-        table.Add(new Row("memory-steps", msPerStep, null, null, 0, rss[total], rss[checkpoints[0]], "ms/step", $"peak col: RSS at step {total} / step {checkpoints[0]}"));
+        table.Add(new Row("memory-10k", msPerStep, null, null, 0, rss[total], rss[checkpoints[0]], "ms/step", $"peak col: RSS at step {total} / step {checkpoints[0]}"));
     }
 
     // ---------------------------------------------------------------- single layer
