@@ -38,9 +38,8 @@ internal enum RecurrentCell
 /// <para>Forward: the input projection of every step is one matrix product <c>x (T·B, in) · kernel + bias</c>; each
 /// step then does one product <c>h · recurrent_kernel</c> and a few in-place element-wise operations on views of big
 /// time-major <c>(T, B, …)</c> buffers, which are what backward needs (gate activations, cell states, hidden states).
-/// Time-major buffers make every step's slice one contiguous block: with batch-first buffers the rows of a step lie a
-/// whole sequence apart, a power-of-two-like stride that made the per-step products and element-wise operations about
-/// twice as slow (cache-set conflicts).</para>
+/// Time-major buffers make every step's slice one contiguous block (with batch-first buffers the rows of a step lie a
+/// whole sequence apart).</para>
 /// <para>Backward: the time loop only carries the gradients of the states, writing the gate gradients of every step
 /// into one <c>(B, T, G·u)</c> buffer (<c>dh</c> flows back through <c>dgates · recurrent_kernelᵀ</c>); the gradients of
 /// the kernel, recurrent kernel, bias and inputs are then one large matrix product (or sum) each over all steps,
