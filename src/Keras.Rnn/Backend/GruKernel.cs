@@ -83,6 +83,13 @@ internal static class GruKernel
     }
 
     /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
+    /// <remarks>
+    /// Memory: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
+    /// and the state-gradient buffer <c>(T, B, u)</c>; the states entering every step are read as views (<c>h0</c> and
+    /// <c>H[0 … T−2]</c>) instead of being concatenated, products such as <c>z(1 − z)</c> are formed in place, and
+    /// <c>(1 − z)(1 − ĥ²)</c> is written straight into <c>w</c> where it is not needed after the time loop. Saved tensors
+    /// are never modified (a graph kept with <c>retain_graph</c> can run backward again).
+    /// </remarks>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
         Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
     {
@@ -91,33 +98,34 @@ internal static class GruKernel
         var z = g4.select(2, 0);
         var reset = g4.select(2, 1);
         var candidate = g4.select(2, 2);
-        var hPrev = RecurrentKernels.Previous(h0, r.H);
-        var oneMinusZ = z.neg().add_(1);
-        // dĥ before tanh, per unit of dh: (1 − z)(1 − ĥ²)
-        var fh = candidate.mul(candidate).neg_().add_(1).mul_(oneMinusZ);
-        // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z).
         var w = torch.empty([steps, b, 3, units], r.H.dtype, r.H.device);
-        w.select(2, 0).copy_(hPrev).sub_(candidate).mul_(z).mul_(oneMinusZ);
-        oneMinusZ.Dispose();
+        var wz = w.select(2, 0);
+        var wr = w.select(2, 1);
+        var wh = w.select(2, 2);
+        // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z), written as w − w·z after w = (h_prev − ĥ)·z.
+        wz.select(0, 0).copy_(h0);
+        if (steps > 1) wz.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+        wz.sub_(candidate).mul_(z);
+        wz.addcmul_(wz, z, -1.0);
+        var k3 = keep?.unsqueeze(-1);
+        if (k3 is not null) wz.mul_(k3);
+        // dĥ before tanh, per unit of dh: f = (1 − ĥ²)(1 − z), zero at masked steps. With reset_after it is needed after
+        // the time loop too; otherwise it is w's candidate block.
+        var fh = resetAfter ? torch.empty_like(r.Recurrent!) : wh;
+        fh.copy_(candidate).mul_(candidate).neg_().add_(1);
+        fh.addcmul_(fh, z, -1.0);
+        if (k3 is not null) fh.mul_(k3);
         // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
-        Tensor carry = z;
-        if (keep is not null)
-        {
-            var k3 = keep.unsqueeze(-1);
-            fh.mul_(k3);
-            w.select(2, 0).mul_(k3);
-            carry = z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
-        }
+        var carry = k3 is null ? z : z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
         var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
         var dh0 = torch.zeros_like(h0);
         var one = RecurrentKernels.One;
         Tensor dz, dr;
         if (resetAfter)
         {
-            // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, (1 − z)(1 − ĥ²)·(h·U_h + b1_h)·r(1 − r), (1 − z)(1 − ĥ²)·r].
-            var recH = r.Recurrent!;
-            w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(recH).mul_(fh);
-            w.select(2, 2).copy_(fh).mul_(reset);
+            // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, f·(h·U_h + b1_h)·r(1 − r), f·r].
+            wr.copy_(reset).addcmul_(reset, reset, -1.0).mul_(r.Recurrent!).mul_(fh);
+            wh.copy_(fh).mul_(reset);
             var recurrentT = recurrentKernel.t().contiguous();
             using (var views = torch.NewDisposeScope())
             {
@@ -135,10 +143,10 @@ internal static class GruKernel
                 }
             }
             var dRec = w.view(steps * b, 3 * units);
-            dr = needs[3] ? hPrev.view(steps * b, units).t().mm(dRec) : null!;
+            dr = needs[3] ? PreviousTransposedTimes(h0, r.H, dRec) : null!;
             var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
             // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
-            w.select(2, 2).copy_(fh).mul_(dh);
+            wh.copy_(fh).mul_(dh);
             dz = w.view(steps * b, 3 * units);
             var (dx, dk, dbInput) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var db = dbInput is null ? null : torch.stack([dbInput, dRecBias!]);
@@ -147,17 +155,18 @@ internal static class GruKernel
         else
         {
             // w = [w_z, h_prev·r(1 − r) (times dq), (1 − z)(1 − ĥ²)]; dq = dĥ_pre·U_hᵀ is the gradient of r ⊙ h.
-            w.select(2, 1).copy_(reset).neg_().add_(1).mul_(reset).mul_(hPrev);
-            w.select(2, 2).copy_(fh);
+            wr.select(0, 0).copy_(h0);
+            if (steps > 1) wr.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+            wr.mul_(reset).addcmul_(wr, reset, -1.0);
             var kernelZrT = recurrentKernel.narrow(1, 0, 2 * units).t().contiguous();
             var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
             using (var views = torch.NewDisposeScope())
             {
                 var dhs = dh.unbind(0);
                 var w3 = w.view(steps, b, 3 * units);
-                var wZ = w.select(2, 0).unbind(0);
-                var wR = w.select(2, 1).unbind(0);
-                var wH = w.select(2, 2).unbind(0);
+                var wZ = wz.unbind(0);
+                var wR = wr.unbind(0);
+                var wH = wh.unbind(0);
                 var wZr = w3.narrow(2, 0, 2 * units).unbind(0);
                 var rs = reset.unbind(0);
                 var carries = carry.unbind(0);
@@ -178,15 +187,30 @@ internal static class GruKernel
             var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             if (needs[3])
             {
-                var hFlat = hPrev.view(steps * b, units);
-                var dZr = hFlat.t().mm(dz.narrow(1, 0, 2 * units));
-                var resetH = reset.mul(hPrev).view(steps * b, units);
-                var dRh = resetH.t().mm(dz.narrow(1, 2 * units, units));
+                var dZr = PreviousTransposedTimes(h0, r.H, dz.narrow(1, 0, 2 * units));
+                // (r ⊙ h_prev)ᵀ·dĥ_pre, with r ⊙ h_prev formed in the state-gradient buffer (dead after the time loop).
+                var resetH = dh;
+                resetH.select(0, 0).copy_(h0);
+                if (steps > 1) resetH.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+                resetH.mul_(reset);
+                var dRh = resetH.view(steps * b, units).t().mm(dz.narrow(1, 2 * units, units));
                 dr = torch.cat([dZr, dRh], 1);
             }
             else dr = null!;
             return (dx, needs[1] ? dh0 : null, dk, dr, db);
         }
+    }
+
+    /// <summary>
+    /// <c>[h0, H_0 … H_{T−2}]ᵀ · rows</c> for time-major rows <c>(T·B, n)</c>, without concatenating the states:
+    /// <c>h0ᵀ·rows_0 + H[0 … T−2]ᵀ·rows_{1 … T−1}</c>.
+    /// </summary>
+    private static Tensor PreviousTransposedTimes(Tensor h0, Tensor h, Tensor rows)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        var result = h0.t().mm(rows.narrow(0, 0, b));
+        if (steps > 1) result.addmm_(h.narrow(0, 0, steps - 1).view((steps - 1) * b, units).t(), rows.narrow(0, b, (steps - 1) * b));
+        return result;
     }
 
     /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output time-major <c>H</c>.</summary>
