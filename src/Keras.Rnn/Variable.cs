@@ -32,7 +32,22 @@ public sealed class Variable
     public string Path { get; internal set; }
 
     /// <summary>The live tensor. Training updates it in place; do not dispose it.</summary>
+    /// <remarks>
+    /// Change the values with <see cref="Assign(Tensor)"/> (optimizers, constraints and weight loading do so too): layers
+    /// may keep copies derived from a variable for inference (recurrent layers keep their weights in torch's layout),
+    /// refreshed when the variable reports a change. An in-place change you make to this tensor yourself is not seen by
+    /// them; follow it with <c>Assign(Value)</c>.
+    /// </remarks>
     public Tensor Value { get; private set; }
+
+    /// <summary>
+    /// Incremented whenever the library changes the value (assignment, optimizer update, constraint, weight loading,
+    /// move to another device), so that copies derived from it (see <see cref="Backend.DerivedWeights"/>) know they are stale.
+    /// </summary>
+    internal long Version { get; private set; }
+
+    /// <summary>Records that the value changed (see <see cref="Version"/>).</summary>
+    internal void MarkModified() => Version++;
 
     /// <summary>The shape (Keras layout).</summary>
     public long[] Shape => Value.shape;
@@ -67,6 +82,7 @@ public sealed class Variable
                 $"Variable '{Path}': expected a value of shape {Keras.Rnn.Shape.Format(Value.shape.Select(d => (int?)d).ToArray())}, got {Keras.Rnn.Shape.Format(value.shape.Select(d => (int?)d).ToArray())}.");
         using var _ = torch.no_grad();
         Value.copy_(value);
+        MarkModified();
     }
 
     /// <summary>Copies a .NET array (any rank; float or double) into the variable; shapes must match.</summary>
@@ -91,6 +107,7 @@ public sealed class Variable
         var moved = Value.detach().to(device).requires_grad_(_trainable).DetachFromDisposeScope();
         var old = Value;
         Value = moved;
+        MarkModified();
         old.Dispose();
     }
 

@@ -1,78 +1,74 @@
-// Benchmarks of Keras.Rnn against a hand-written TorchSharp training loop, measured in the same run.
-// Run: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|layer|all] [--quick]
-using System.Diagnostics;
-using System.Globalization;
+// Benchmarks of Keras.Rnn against hand-written TorchSharp loops, measured in the same run (alternating).
+// Run: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario NAME[,NAME…]] [--quick] [--threads N] [--kernels auto|custom|aten] [--list]
 using Keras.Rnn;
 using Keras.Rnn.Benchmarks;
 using TorchSharp;
 
 var options = BenchmarkOptions.Parse(args);
+if (options.List)
+{
+    foreach (var s in Scenarios.All) Console.WriteLine($"{s.Name,-28} {s.Description}");
+    return 0;
+}
+var selected = Scenarios.Select(options.Scenario);
+if (selected.Count == 0)
+{
+    Console.Error.WriteLine($"no scenario matches '{options.Scenario}' (see --list; groups: all, fit, slow, predict, memory, layer)");
+    return 2;
+}
 KerasConfig.InitializeNativeLibraries();
-Console.WriteLine($"Keras.Rnn benchmarks — {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-Console.WriteLine($"machine: {MachineInfo.Describe()}");
+Harness.SetUpAllocator();
+if (options.Threads is int threads) torch.set_num_threads(threads);
+Keras.Rnn.Backend.RecurrentKernels.Mode = options.Kernels;
+Console.WriteLine($"Keras.Rnn benchmarks — {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}, " +
+                  $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(options.Quick ? ", quick mode" : "")}, recurrent kernels: {options.Kernels}");
+Console.WriteLine($"machine: {Harness.DescribeMachine()}");
+double limit = Harness.MatmulLimit(options.Quick);
+Console.WriteLine($"fp32 matrix-multiply limit (square torch.mm, median): {Harness.F(limit, "F1")} GFLOP/s");
 Console.WriteLine();
-
-if (options.Scenario is "fit" or "all")
-    FitBenchmark.Run(options);
-if (options.Scenario is "layer")
-    LayerBenchmark.Run(options);
-if (options.Scenario is "memory" or "all")
-    MemoryBenchmark.Run(options);
+var table = new ResultTable(limit);
+foreach (var scenario in selected)
+{
+    Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {scenario.Name}…");
+    scenario.Run(options, table);
+}
+table.Print();
 return 0;
 
 /// <summary>Command-line options.</summary>
-internal sealed record BenchmarkOptions(string Scenario, bool Quick)
+internal sealed record BenchmarkOptions(string Scenario, bool Quick, int? Threads, bool List,
+    Keras.Rnn.Backend.RecurrentKernelMode Kernels = Keras.Rnn.Backend.RecurrentKernelMode.Auto)
 {
     public static BenchmarkOptions Parse(string[] args)
     {
         string scenario = "all";
-        bool quick = false;
+        bool quick = false, list = false;
+        int? threads = null;
+        var kernels = Keras.Rnn.Backend.RecurrentKernelMode.Auto;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--scenario" when i + 1 < args.Length: scenario = args[++i]; break;
                 case "--quick": quick = true; break;
+                case "--list": list = true; break;
+                case "--kernels" when i + 1 < args.Length && Enum.TryParse<Keras.Rnn.Backend.RecurrentKernelMode>(args[i + 1], true, out var k):
+                    kernels = k;
+                    i++;
+                    break;
+                case "--threads" when i + 1 < args.Length && int.TryParse(args[i + 1], out var t) && t > 0: threads = t; i++; break;
                 case "--help" or "-h":
-                    Console.WriteLine("Usage: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario fit|memory|layer|all] [--quick]");
+                    Console.WriteLine("Usage: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario NAME[,NAME...]] [--quick] [--threads N] [--kernels auto|custom|aten] [--list]");
+                    Console.WriteLine("--kernels: which recurrent kernels our layers use (default auto; custom = ours everywhere, aten = torch's fused kernels / step loop, as before our kernels).");
+                    Console.WriteLine("NAME: a scenario (see --list), a group (fit, slow, predict, memory, layer) or all (default).");
                     Environment.Exit(0);
                     break;
                 default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}'");
+                    Console.Error.WriteLine($"unknown argument '{args[i]}' (try --help)");
                     Environment.Exit(2);
                     break;
             }
         }
-        if (scenario is not ("fit" or "memory" or "layer" or "all"))
-        {
-            Console.Error.WriteLine($"unknown scenario '{scenario}' (fit, memory, layer, all)");
-            Environment.Exit(2);
-        }
-        return new BenchmarkOptions(scenario, quick);
+        return new BenchmarkOptions(scenario, quick, threads, list, kernels);
     }
-}
-
-/// <summary>What the machine is.</summary>
-internal static class MachineInfo
-{
-    public static string Describe()
-    {
-        try
-        {
-            var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
-            return model is null ? Environment.OSVersion.ToString() : model.Split(':', 2)[1].Trim();
-        }
-        catch (IOException)
-        {
-            return Environment.OSVersion.ToString();
-        }
-    }
-
-    public static double Median(IEnumerable<double> values)
-    {
-        var v = values.OrderBy(x => x).ToArray();
-        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
-    }
-
-    public static string F(double v, string format = "F3") => v.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -96,53 +96,94 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
     }
 
     /// <summary>Fused LSTM. Returns batch-first outputs <c>(B, T, U)</c> and final <c>h</c>, <c>c</c> <c>(B, U)</c>.</summary>
-    public static (Tensor Outputs, Tensor H, Tensor C) Lstm(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel,
-        Tensor? bias, Tensor? lengths, bool zeroOutputForMask)
+    /// <param name="x">Inputs <c>(B, T, in)</c>.</param>
+    /// <param name="h0">Initial hidden state <c>(B, U)</c>.</param>
+    /// <param name="c0">Initial cell state <c>(B, U)</c>.</param>
+    /// <param name="parameters">Torch's parameter list, from <see cref="LstmParameters"/>.</param>
+    /// <param name="lengths">Sequence lengths (CPU int64) for right-padded masks, or <c>null</c>.</param>
+    /// <param name="zeroOutputForMask">Zeros (instead of the last output) at padded steps.</param>
+    public static (Tensor Outputs, Tensor H, Tensor C) Lstm(Tensor x, Tensor h0, Tensor c0, Tensor[] parameters, Tensor? lengths,
+        bool zeroOutputForMask)
     {
         using var scope = torch.NewDisposeScope();
-        var parameters = LstmParams(kernel, recurrentKernel, bias);
+        bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, bias is not null, train)
-            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, bias is not null, train);
+            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train)
+            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train);
         var (y, h, c) = ((Tensor, Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope(), c.squeeze(0).MoveToOuterDisposeScope());
     }
 
     /// <summary>Fused GRU (<c>reset_after=True</c>). Returns batch-first outputs and the final state.</summary>
-    public static (Tensor Outputs, Tensor H) Gru(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
-        Tensor? lengths, bool zeroOutputForMask)
+    /// <param name="x">Inputs <c>(B, T, in)</c>.</param>
+    /// <param name="h0">Initial state <c>(B, U)</c>.</param>
+    /// <param name="parameters">Torch's parameter list, from <see cref="GruParameters"/>.</param>
+    /// <param name="lengths">Sequence lengths (CPU int64) for right-padded masks, or <c>null</c>.</param>
+    /// <param name="zeroOutputForMask">Zeros (instead of the last output) at padded steps.</param>
+    public static (Tensor Outputs, Tensor H) Gru(Tensor x, Tensor h0, Tensor[] parameters, Tensor? lengths, bool zeroOutputForMask)
     {
         using var scope = torch.NewDisposeScope();
-        var parameters = GruParams(kernel, recurrentKernel, bias);
+        bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, bias is not null, train)
-            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, bias is not null, train);
+            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, hasBias, train)
+            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
     }
 
     /// <summary>Fused simple RNN with tanh or relu. Returns batch-first outputs and the final state.</summary>
-    public static (Tensor Outputs, Tensor H) SimpleRnn(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias,
-        bool relu, Tensor? lengths, bool zeroOutputForMask)
+    /// <param name="x">Inputs <c>(B, T, in)</c>.</param>
+    /// <param name="h0">Initial state <c>(B, U)</c>.</param>
+    /// <param name="parameters">Torch's parameter list, from <see cref="SimpleRnnParameters"/>.</param>
+    /// <param name="relu"><c>relu</c> instead of <c>tanh</c>.</param>
+    /// <param name="lengths">Sequence lengths (CPU int64) for right-padded masks, or <c>null</c>.</param>
+    /// <param name="zeroOutputForMask">Zeros (instead of the last output) at padded steps.</param>
+    public static (Tensor Outputs, Tensor H) SimpleRnn(Tensor x, Tensor h0, Tensor[] parameters, bool relu, Tensor? lengths,
+        bool zeroOutputForMask)
     {
         using var scope = torch.NewDisposeScope();
-        Tensor[] parameters = bias is null
-            ? [kernel.t().contiguous(), recurrentKernel.t().contiguous()]
-            : [kernel.t().contiguous(), recurrentKernel.t().contiguous(), bias, torch.zeros_like(bias)];
+        bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, bias is not null, train, relu)
-            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, bias is not null, train, relu);
+            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, hasBias, train, relu)
+            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, relu);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
     }
 
-    /// <summary>Torch's LSTM parameter list from Keras weights (same gate order <c>[i, f, c, o]</c>).</summary>
+    /// <summary>
+    /// Torch's LSTM parameter list for a layer's variables: derived afresh when gradients flow to them, else from
+    /// <paramref name="cache"/> (so inference does not remap the weights on every call).
+    /// </summary>
+    /// <param name="kernel">Keras kernel <c>(in, 4u)</c>.</param>
+    /// <param name="recurrentKernel">Keras recurrent kernel <c>(u, 4u)</c>.</param>
+    /// <param name="bias">Keras bias <c>(4u,)</c> or <c>null</c>.</param>
+    /// <param name="cache">The layer's cache of derived weights.</param>
+    public static Tensor[] LstmParameters(Variable kernel, Variable recurrentKernel, Variable? bias, DerivedWeights cache) =>
+        cache.Get([kernel, recurrentKernel, bias], () => LstmParams(kernel.Value, recurrentKernel.Value, bias?.Value));
+
+    /// <summary>Torch's GRU parameter list for a layer's variables (cached like <see cref="LstmParameters"/>).</summary>
+    /// <param name="kernel">Keras kernel <c>(in, 3u)</c>.</param>
+    /// <param name="recurrentKernel">Keras recurrent kernel <c>(u, 3u)</c>.</param>
+    /// <param name="bias">Keras bias <c>(2, 3u)</c> or <c>null</c>.</param>
+    /// <param name="cache">The layer's cache of derived weights.</param>
+    public static Tensor[] GruParameters(Variable kernel, Variable recurrentKernel, Variable? bias, DerivedWeights cache) =>
+        cache.Get([kernel, recurrentKernel, bias], () => GruParams(kernel.Value, recurrentKernel.Value, bias?.Value));
+
+    /// <summary>Torch's simple-RNN parameter list for a layer's variables (cached like <see cref="LstmParameters"/>).</summary>
+    /// <param name="kernel">Keras kernel <c>(in, u)</c>.</param>
+    /// <param name="recurrentKernel">Keras recurrent kernel <c>(u, u)</c>.</param>
+    /// <param name="bias">Keras bias <c>(u,)</c> or <c>null</c>.</param>
+    /// <param name="cache">The layer's cache of derived weights.</param>
+    public static Tensor[] SimpleRnnParameters(Variable kernel, Variable recurrentKernel, Variable? bias, DerivedWeights cache) =>
+        cache.Get([kernel, recurrentKernel, bias], () => LstmParams(kernel.Value, recurrentKernel.Value, bias?.Value));
+
+    /// <summary>Torch's LSTM (or simple RNN) parameter list from Keras weights (same gate order <c>[i, f, c, o]</c>).</summary>
     /// <remarks>
     /// The transposed weights are made contiguous: libtorch's CPU kernels run ~10% slower on transposed views, and the
     /// copy is small next to the sequence's work.

@@ -246,6 +246,7 @@ public abstract class Layer
             using var _ = torch.no_grad();
             using var projected = v.Constraint.Call(v.Value);
             v.Value.copy_(projected);
+            v.MarkModified();
         }
     }
 

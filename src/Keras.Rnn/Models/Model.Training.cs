@@ -467,7 +467,8 @@ public partial class Model
         try
         {
             var xs = x.ToTensors(InputNamesForData, "x", owned);
-            CheckData(xs, null, "x", "y");
+            // As Keras' predict: NaN inputs give NaN outputs (no data scan on this path; training rejects them).
+            CheckData(xs, null, "x", "y", checkNaN: false);
             var adapter = new ArrayDataAdapter(xs, null, null, batchSize ?? 32, false, steps);
             return RunPredict(adapter, verbose, callbacks);
         }
@@ -604,8 +605,8 @@ public partial class Model
 
     // ---------------------------------------------------------------- data checks
 
-    /// <summary>Checks dtypes and finiteness of the data before training (clear errors instead of NaN losses).</summary>
-    private void CheckData(IReadOnlyList<Tensor> xs, IReadOnlyList<Tensor>? ys, string xName, string yName)
+    /// <summary>Checks ranks and dtypes of the data and, with <paramref name="checkNaN"/> (training, evaluation), that it holds no NaN (clear errors instead of NaN losses).</summary>
+    private void CheckData(IReadOnlyList<Tensor> xs, IReadOnlyList<Tensor>? ys, string xName, string yName, bool checkNaN = true)
     {
         for (int i = 0; i < xs.Count; i++)
         {
@@ -620,7 +621,7 @@ public partial class Model
                 if (Inputs[i].DType == "float32" && !t.is_floating_point() && t.dtype != ScalarType.Bool && t.dtype != ScalarType.Int64)
                     throw new ArgumentException($"{xName}: input {i} expects float32 data, got {t.dtype}.");
             }
-            if (ContainsNaN(t))
+            if (checkNaN && ContainsNaN(t))
                 throw new ArgumentException($"{xName}[{i}] contains NaN values (shape {Shape.Of(t.shape)}); clean or impute the data before training.");
         }
         if (ys is null) return;

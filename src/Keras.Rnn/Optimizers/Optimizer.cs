@@ -340,6 +340,10 @@ public abstract class Optimizer
             v.Value.copy_(projected);
         }
 
+        // Every variable this step may have changed (updates, weight decay, moving-average overwrite): derived copies are stale.
+        foreach (var v in vars) v.MarkModified();
+        if (UseEma) foreach (var v in _trainable) v.MarkModified();
+
         _iterations++;
     }
 
@@ -661,6 +665,9 @@ public abstract class Optimizer
     {
         var averages = _averages!;
         for (int i = 0; i < variables.Count; i++)
+        {
             variables[i].Value.copy_(averages[i].Value);
+            variables[i].MarkModified();
+        }
     }
 }

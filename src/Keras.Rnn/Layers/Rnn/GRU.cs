@@ -79,19 +79,28 @@ public sealed class GRU : RNN
     /// <summary>Whether the fused kernel is used: <c>null</c> auto, <c>true</c> required, <c>false</c> never.</summary>
     public bool? UseCudnn { get; }
 
+    /// <summary>The weights in torch's layout for the fused kernel, kept between inference calls while the weights are unchanged.</summary>
+    private readonly DerivedWeights _torchLayout = new();
+
+    /// <summary>The layer's cache of torch-layout weights (for tests).</summary>
+    internal DerivedWeights TorchLayoutWeights => _torchLayout;
+
     private protected override (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
     {
         var cell = Cell;
-        bool allows = cell.ResetAfter
-                      && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
-                      && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
-        return RunFused(allows, UseCudnn, "resetAfter=true and tanh/sigmoid activations", sequences, mask, training, cell.Implementation == 1,
+        bool activations = ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
+                           && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
+        var kind = cell.ResetAfter ? RecurrentCell.GruResetAfter : RecurrentCell.GruResetBefore;
+        return RunFused(activations && cell.ResetAfter, UseCudnn, "resetAfter=true and tanh/sigmoid activations", sequences, mask, training,
+            cell.Implementation == 1,
             (x, lengths) =>
             {
-                var (y, h) = FusedRnn.Gru(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, lengths, ZeroOutputForMask);
+                var (y, h) = FusedRnn.Gru(x, initialState[0], FusedRnn.GruParameters(cell.Kernel!, cell.RecurrentKernel!, cell.Bias, _torchLayout),
+                    lengths, ZeroOutputForMask);
                 return (y, [h]);
-            });
+            },
+            activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

@@ -84,6 +84,12 @@ public sealed class LSTM : RNN
     /// <summary>Whether the fused kernel is used: <c>null</c> auto, <c>true</c> required, <c>false</c> never.</summary>
     public bool? UseCudnn { get; }
 
+    /// <summary>The weights in torch's layout for the fused kernel, kept between inference calls while the weights are unchanged.</summary>
+    private readonly DerivedWeights _torchLayout = new();
+
+    /// <summary>The layer's cache of torch-layout weights (for tests).</summary>
+    internal DerivedWeights TorchLayoutWeights => _torchLayout;
+
     private protected override (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
     {
@@ -91,10 +97,12 @@ public sealed class LSTM : RNN
         bool allows = ReferenceEquals(cell.Activation, ActivationFunction.Tanh) && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
         return RunFused(allows, UseCudnn, "tanh/sigmoid activations", sequences, mask, training, cell.Implementation == 1, (x, lengths) =>
         {
-            var (y, h, c) = FusedRnn.Lstm(x, initialState[0], initialState[1], cell.Kernel!.Value, cell.RecurrentKernel!.Value,
-                cell.Bias?.Value, lengths, ZeroOutputForMask);
+            var (y, h, c) = FusedRnn.Lstm(x, initialState[0], initialState[1],
+                FusedRnn.LstmParameters(cell.Kernel!, cell.RecurrentKernel!, cell.Bias, _torchLayout), lengths, ZeroOutputForMask);
             return (y, [h, c]);
-        });
+        }, allows ? (x, m) => RecurrentKernels.Run(RecurrentCell.Lstm, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value,
+            cell.Bias?.Value, m) : null,
+            preferTorchKernel: allows && RecurrentKernels.PreferTorchLstm(sequences, Units));
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

@@ -229,48 +229,88 @@ public class RNN : Layer
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training) => null;
 
     /// <summary>
-    /// Runs a fused kernel when the layer's configuration and the mask allow it, else returns <c>null</c> (the step
-    /// loop runs) — or throws when <paramref name="useCudnn"/> is <c>true</c>. Input dropout (one mask for the whole
-    /// sequence) and <c>goBackwards</c> are applied here; the kernel gets the prepared inputs and, for right-padded
-    /// masks, the lengths.
+    /// Runs a whole-sequence kernel when the layer's configuration allows it, else returns <c>null</c> (the step loop
+    /// runs) — or throws when <paramref name="useCudnn"/> is <c>true</c> and torch's fused kernel cannot run. With
+    /// <paramref name="useCudnn"/> <c>null</c> (auto) on CPU, our own kernels (<see cref="RecurrentKernels"/>) run any
+    /// mask, <c>goBackwards</c> and every configuration they cover; on other devices (GPU), or with
+    /// <paramref name="useCudnn"/> <c>true</c>, torch's fused kernel (cuDNN) runs when the mask is absent or
+    /// right-padded, and (auto only) our kernels run where it cannot. Input dropout (one mask for the whole sequence)
+    /// and <c>goBackwards</c> are applied here.
     /// </summary>
-    /// <param name="configurationAllows">Whether the cell's activations and options have a fused equivalent.</param>
-    /// <param name="useCudnn"><c>null</c> auto, <c>true</c> required, <c>false</c> never.</param>
+    /// <param name="configurationAllows">Whether the cell's activations and options have a torch fused equivalent.</param>
+    /// <param name="useCudnn"><c>null</c> auto, <c>true</c> torch's fused kernel required, <c>false</c> never a whole-sequence kernel.</param>
     /// <param name="requirement">What the fused kernel needs, for the error when it is required.</param>
     /// <param name="sequences">The inputs, batch first.</param>
     /// <param name="mask">The mask or <c>null</c>.</param>
     /// <param name="training">Training mode.</param>
     /// <param name="perGateDropout">Whether the cell draws one input-dropout mask per gate (Keras' implementation 1), which no fused kernel reproduces.</param>
-    /// <param name="kernel">Runs the fused kernel: (inputs, lengths or <c>null</c>) → (outputs, final states).</param>
+    /// <param name="kernel">Runs torch's fused kernel: (inputs, lengths or <c>null</c>) → (outputs, final states).</param>
+    /// <param name="recurrentKernel">Runs our kernel when the cell's configuration is one it covers, else <c>null</c>:
+    /// (inputs in processing order, boolean mask in processing order or <c>null</c>) → (states after every step, final states).</param>
+    /// <param name="preferTorchKernel">Under <see cref="RecurrentKernelMode.Auto"/>, try torch's fused kernel first even
+    /// on CPU (where it is known to be faster, e.g. libtorch's CPU LSTM for inference or tiny layers); ours still runs
+    /// where torch's cannot.</param>
     private protected (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? RunFused(bool configurationAllows, bool? useCudnn,
         string requirement, Tensor sequences, Tensor? mask, bool training, bool perGateDropout,
-        Func<Tensor, Tensor?, (Tensor Outputs, IReadOnlyList<Tensor> States)> kernel)
+        Func<Tensor, Tensor?, (Tensor Outputs, IReadOnlyList<Tensor> States)> kernel,
+        Func<Tensor, Tensor?, (Tensor Sequence, IReadOnlyList<Tensor> States)>? recurrentKernel = null, bool preferTorchKernel = false)
     {
-        var plan = FusedRnn.MaskPlan.Unsupported;
-        Tensor? lengths = null;
-        bool eligible = configurationAllows
-                        && useCudnn != false && !Unroll
-                        && !(training && Cell.RecurrentDropoutRate > 0)
-                        && !(training && Cell.DropoutRate > 0 && perGateDropout)
-                        && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
-        if (!eligible)
+        bool wholeSequence = useCudnn != false && !Unroll
+                             && !(training && Cell.RecurrentDropoutRate > 0)
+                             && !(training && Cell.DropoutRate > 0 && perGateDropout);
+        bool oursAllowed = wholeSequence && useCudnn is null && recurrentKernel is not null && RecurrentKernels.Mode != RecurrentKernelMode.Aten;
+        bool tryTorchFirst = !(oursAllowed && RecurrentKernels.AppliesTo(sequences.device))
+                             || (preferTorchKernel && RecurrentKernels.Mode == RecurrentKernelMode.Auto);
+        if (tryTorchFirst)
         {
+            var plan = FusedRnn.MaskPlan.Unsupported;
+            Tensor? lengths = null;
+            bool eligible = configurationAllows && wholeSequence
+                            && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
+            if (eligible)
+            {
+                using (lengths)
+                {
+                    var x = WithInputDropout(sequences, training);
+                    if (GoBackwards) x = x.flip(1);
+                    var (outputs, states) = kernel(x, plan == FusedRnn.MaskPlan.Packed ? lengths : null);
+                    var last = outputs.select(1, outputs.shape[1] - 1);
+                    return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
+                }
+            }
             if (useCudnn == true)
                 throw new KerasLayerException(this,
                     $"useCudnn=true was specified, but the fused kernel does not support this configuration (it needs {requirement}, no recurrent dropout during training, no unroll, and no mask or a right-padded one without goBackwards). Pass useCudnn: null to fall back.");
-            return null;
+            // On other devices (GPU), our kernel still beats the step loop where torch's kernel cannot run (masks with
+            // gaps, go_backwards with a mask, reset_after=False).
+            if (!oursAllowed) return null;
         }
-        using (lengths)
+
         {
-            var x = sequences;
-            if (training && Cell.DropoutRate > 0 && Cell.InputDropoutMasks(sequences.select(1, 0)) is { } masks)
-                x = x.mul(masks[0].unsqueeze(1));
-            if (GoBackwards) x = x.flip(1);
-            var (outputs, states) = kernel(x, plan == FusedRnn.MaskPlan.Packed ? lengths : null);
-            var last = outputs.select(1, outputs.shape[1] - 1);
-            return (last, ReturnSequences ? outputs : last.unsqueeze(1), states);
+            var x = WithInputDropout(sequences, training);
+            var m = mask?.to_type(ScalarType.Bool);
+            if (GoBackwards)
+            {
+                x = x.flip(1);
+                m = m?.flip(1);
+            }
+            var (sequence, states) = recurrentKernel!(x, m);
+            var lastState = sequence.select(1, sequence.shape[1] - 1);
+            if (ReturnSequences)
+            {
+                var outputs = RecurrentKernels.MaskOutputs(sequence, m, ZeroOutputForMask);
+                return (outputs.select(1, outputs.shape[1] - 1), outputs, states);
+            }
+            var last = RecurrentKernels.MaskLastOutput(lastState, m, ZeroOutputForMask);
+            return (last, last.unsqueeze(1), states);
         }
     }
+
+    /// <summary>The inputs times the cell's input-dropout mask (one mask for the whole sequence) during training.</summary>
+    private Tensor WithInputDropout(Tensor sequences, bool training) =>
+        training && Cell.DropoutRate > 0 && Cell.InputDropoutMasks(sequences.select(1, 0)) is { } masks
+            ? sequences.mul(masks[0].unsqueeze(1))
+            : sequences;
 
     /// <inheritdoc />
     protected internal override IReadOnlyList<Tensor?> ComputeMask(IReadOnlyList<Tensor> inputs, CallContext context, int outputCount)

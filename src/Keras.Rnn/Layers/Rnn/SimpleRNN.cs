@@ -62,6 +62,12 @@ public sealed class SimpleRNN : RNN
     /// <summary>Output size.</summary>
     public int Units => Cell.Units;
 
+    /// <summary>The weights in torch's layout for the fused kernel, kept between inference calls while the weights are unchanged.</summary>
+    private readonly DerivedWeights _torchLayout = new();
+
+    /// <summary>The layer's cache of torch-layout weights (for tests).</summary>
+    internal DerivedWeights TorchLayoutWeights => _torchLayout;
+
     private protected override (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? TryFusedLoop(Tensor sequences,
         IReadOnlyList<Tensor> initialState, Tensor? mask, bool training)
     {
@@ -70,10 +76,11 @@ public sealed class SimpleRNN : RNN
         bool allows = relu || ReferenceEquals(cell.Activation, ActivationFunction.Tanh);
         return RunFused(allows, null, "a tanh or relu activation", sequences, mask, training, false, (x, lengths) =>
         {
-            var (y, h) = FusedRnn.SimpleRnn(x, initialState[0], cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, relu,
-                lengths, ZeroOutputForMask);
+            var (y, h) = FusedRnn.SimpleRnn(x, initialState[0],
+                FusedRnn.SimpleRnnParameters(cell.Kernel!, cell.RecurrentKernel!, cell.Bias, _torchLayout), relu, lengths, ZeroOutputForMask);
             return (y, [h]);
-        });
+        }, allows ? (x, m) => RecurrentKernels.Run(relu ? RecurrentCell.SimpleRelu : RecurrentCell.SimpleTanh, x, initialState,
+            cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

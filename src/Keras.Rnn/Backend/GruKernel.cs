@@ -1,0 +1,260 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>
+/// The GRU of <see cref="RecurrentKernels"/> on Keras-layout weights, gates <c>[z, r, h]</c>, <c>h' = z·h + (1 − z)·ĥ</c>.
+/// <c>reset_after=True</c> (bias <c>(2, 3u)</c>): <c>ĥ = tanh(x·W_h + b0_h + r ⊙ (h·U_h + b1_h))</c>;
+/// <c>reset_after=False</c> (bias <c>(3u,)</c>): <c>ĥ = tanh(x·W_h + b_h + (r ⊙ h)·U_h)</c>.
+/// </summary>
+internal static class GruKernel
+{
+    /// <summary>What the forward pass leaves.</summary>
+    /// <param name="X2">Inputs as time-major <c>(T·B, in)</c> rows.</param>
+    /// <param name="Gates">Activated gates <c>(T·B, 3u)</c>: <c>[z, r, ĥ]</c>.</param>
+    /// <param name="Recurrent">The candidate block <c>h·U_h + b1_h</c> of every step <c>(T, B, u)</c> (reset_after only; backward needs it).</param>
+    /// <param name="H">Hidden state after every step, time-major <c>(T, B, u)</c>.</param>
+    internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor? Recurrent, Tensor H);
+
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
+    internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter)
+    {
+        long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
+        var x2 = RecurrentKernels.TimeMajorRows(x);
+        var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
+        var gates = inputBias is null ? x2.mm(kernel) : torch.addmm(inputBias, x2, kernel, 1, 1);
+        var h = torch.empty([steps, b, units], x.dtype, x.device);
+        Tensor? recurrent = null;
+        if (resetAfter)
+        {
+            recurrent = torch.empty([steps, b, units], x.dtype, x.device);
+        }
+        using (var views = torch.NewDisposeScope())
+        {
+            var g3 = gates.view(steps, b, 3 * units);
+            var g4 = gates.view(steps, b, 3, units);
+            var zr = g3.narrow(2, 0, 2 * units).unbind(0);
+            var zs = g4.select(2, 0).unbind(0);
+            var rs = g4.select(2, 1).unbind(0);
+            var candidates = g4.select(2, 2).unbind(0);
+            var hs = h.unbind(0);
+            var drop = RecurrentKernels.DropWeights(keep);
+            var one = RecurrentKernels.One;
+            Tensor hPrev = h0;
+            if (resetAfter)
+            {
+                // h·U + b1 of one step in a (B, 3u) buffer; only its candidate block is kept for backward.
+                var rec = torch.empty([b, 3 * units], x.dtype, x.device);
+                var recZr = rec.narrow(1, 0, 2 * units);
+                var recCandidate = rec.narrow(1, 2 * units, units);
+                var recurrentBias = bias?[1];
+                var recH = recurrent!.unbind(0);
+                for (int t = 0; t < steps; t++)
+                {
+                    if (recurrentBias is null) rec.addmm_(hPrev, recurrentKernel, beta: 0);
+                    else rec.copy_(recurrentBias.expand(b, 3 * units)).addmm_(hPrev, recurrentKernel);
+                    recH[t].copy_(recCandidate);
+                    zr[t].add_(recZr).sigmoid_();
+                    candidates[t].addcmul_(rs[t], recH[t], one).tanh_();
+                    // h' = ĥ + z·(h − ĥ) = z·h + (1 − z)·ĥ
+                    hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
+                    if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
+                    hPrev = hs[t];
+                }
+            }
+            else
+            {
+                var kernelZr = recurrentKernel.narrow(1, 0, 2 * units);
+                var kernelH = recurrentKernel.narrow(1, 2 * units, units);
+                for (int t = 0; t < steps; t++)
+                {
+                    zr[t].addmm_(hPrev, kernelZr).sigmoid_();
+                    using var reset = rs[t].mul(hPrev);
+                    candidates[t].addmm_(reset, kernelH).tanh_();
+                    hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
+                    if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
+                    hPrev = hs[t];
+                }
+            }
+        }
+        return new Result(x2, gates, recurrent, h);
+    }
+
+    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
+    /// <remarks>
+    /// Memory: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
+    /// and the state-gradient buffer <c>(T, B, u)</c>; the states entering every step are read as views (<c>h0</c> and
+    /// <c>H[0 … T−2]</c>) instead of being concatenated, products such as <c>z(1 − z)</c> are formed in place, and
+    /// <c>(1 − z)(1 − ĥ²)</c> is written straight into <c>w</c> where it is not needed after the time loop. Saved tensors
+    /// are never modified (a graph kept with <c>retain_graph</c> can run backward again).
+    /// </remarks>
+    internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
+        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var g4 = r.Gates.view(steps, b, 3, units);
+        var z = g4.select(2, 0);
+        var reset = g4.select(2, 1);
+        var candidate = g4.select(2, 2);
+        var w = torch.empty([steps, b, 3, units], r.H.dtype, r.H.device);
+        var wz = w.select(2, 0);
+        var wr = w.select(2, 1);
+        var wh = w.select(2, 2);
+        // Per unit of dh: dz before σ = (h_prev − ĥ)·z(1 − z), written as w − w·z after w = (h_prev − ĥ)·z.
+        wz.select(0, 0).copy_(h0);
+        if (steps > 1) wz.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+        wz.sub_(candidate).mul_(z);
+        wz.addcmul_(wz, z, -1.0);
+        var k3 = keep?.unsqueeze(-1);
+        if (k3 is not null) wz.mul_(k3);
+        // dĥ before tanh, per unit of dh: f = (1 − ĥ²)(1 − z), zero at masked steps. With reset_after it is needed after
+        // the time loop too; otherwise it is w's candidate block.
+        var fh = resetAfter ? torch.empty_like(r.Recurrent!) : wh;
+        fh.copy_(candidate).mul_(candidate).neg_().add_(1);
+        fh.addcmul_(fh, z, -1.0);
+        if (k3 is not null) fh.mul_(k3);
+        // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
+        var carry = k3 is null ? z : z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
+        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
+        var dh0 = torch.zeros_like(h0);
+        var one = RecurrentKernels.One;
+        Tensor dz, dr;
+        if (resetAfter)
+        {
+            // The gradient of h·U + b1 of a step is dh ⊙ w with w = [w_z, f·(h·U_h + b1_h)·r(1 − r), f·r].
+            wr.copy_(reset).addcmul_(reset, reset, -1.0).mul_(r.Recurrent!).mul_(fh);
+            wh.copy_(fh).mul_(reset);
+            var recurrentT = recurrentKernel.t().contiguous();
+            using (var views = torch.NewDisposeScope())
+            {
+                var dhs = dh.unbind(0);
+                var dhRows = dh.unsqueeze(2).unbind(0);
+                var ws = w.unbind(0);
+                var wFlat = w.view(steps, b, 3 * units).unbind(0);
+                var carries = carry.unbind(0);
+                for (long t = steps - 1; t >= 0; t--)
+                {
+                    ws[t].mul_(dhRows[t]);
+                    var dhPrev = t > 0 ? dhs[t - 1] : dh0;
+                    dhPrev.addmm_(wFlat[t], recurrentT);
+                    dhPrev.addcmul_(dhs[t], carries[t], one);
+                }
+            }
+            var dRec = w.view(steps * b, 3 * units);
+            dr = needs[3] ? PreviousTransposedTimes(h0, r.H, dRec) : null!;
+            var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
+            // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
+            wh.copy_(fh).mul_(dh);
+            dz = w.view(steps * b, 3 * units);
+            var (dx, dk, dbInput) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            var db = dbInput is null ? null : torch.stack([dbInput, dRecBias!]);
+            return (dx, needs[1] ? dh0 : null, dk, dr, db);
+        }
+        else
+        {
+            // w = [w_z, h_prev·r(1 − r) (times dq), (1 − z)(1 − ĥ²)]; dq = dĥ_pre·U_hᵀ is the gradient of r ⊙ h.
+            wr.select(0, 0).copy_(h0);
+            if (steps > 1) wr.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+            wr.mul_(reset).addcmul_(wr, reset, -1.0);
+            var kernelZrT = recurrentKernel.narrow(1, 0, 2 * units).t().contiguous();
+            var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
+            using (var views = torch.NewDisposeScope())
+            {
+                var dhs = dh.unbind(0);
+                var w3 = w.view(steps, b, 3 * units);
+                var wZ = wz.unbind(0);
+                var wR = wr.unbind(0);
+                var wH = wh.unbind(0);
+                var wZr = w3.narrow(2, 0, 2 * units).unbind(0);
+                var rs = reset.unbind(0);
+                var carries = carry.unbind(0);
+                for (long t = steps - 1; t >= 0; t--)
+                {
+                    var dht = dhs[t];
+                    wZ[t].mul_(dht);
+                    wH[t].mul_(dht);
+                    using var dq = wH[t].mm(kernelHT);
+                    wR[t].mul_(dq);
+                    var dhPrev = t > 0 ? dhs[t - 1] : dh0;
+                    dhPrev.addmm_(wZr[t], kernelZrT);
+                    dhPrev.addcmul_(dht, carries[t], one);
+                    dhPrev.addcmul_(dq, rs[t], one);
+                }
+            }
+            dz = w.view(steps * b, 3 * units);
+            var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            if (needs[3])
+            {
+                var dZr = PreviousTransposedTimes(h0, r.H, dz.narrow(1, 0, 2 * units));
+                // (r ⊙ h_prev)ᵀ·dĥ_pre, with r ⊙ h_prev formed in the state-gradient buffer (dead after the time loop).
+                var resetH = dh;
+                resetH.select(0, 0).copy_(h0);
+                if (steps > 1) resetH.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+                resetH.mul_(reset);
+                var dRh = resetH.view(steps * b, units).t().mm(dz.narrow(1, 2 * units, units));
+                dr = torch.cat([dZr, dRh], 1);
+            }
+            else dr = null!;
+            return (dx, needs[1] ? dh0 : null, dk, dr, db);
+        }
+    }
+
+    /// <summary>
+    /// <c>[h0, H_0 … H_{T−2}]ᵀ · rows</c> for time-major rows <c>(T·B, n)</c>, without concatenating the states:
+    /// <c>h0ᵀ·rows_0 + H[0 … T−2]ᵀ·rows_{1 … T−1}</c>.
+    /// </summary>
+    private static Tensor PreviousTransposedTimes(Tensor h0, Tensor h, Tensor rows)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        var result = h0.t().mm(rows.narrow(0, 0, b));
+        if (steps > 1) result.addmm_(h.narrow(0, 0, steps - 1).view((steps - 1) * b, units).t(), rows.narrow(0, b, (steps - 1) * b));
+        return result;
+    }
+
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output time-major <c>H</c>.</summary>
+    internal sealed class Function : MultiTensorFunction<Function>
+    {
+        /// <inheritdoc />
+        public override string Name => "KerasRnnGru";
+
+        /// <inheritdoc />
+        public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[0];
+            var h0 = (Tensor)vars[1];
+            var kernel = (Tensor)vars[2];
+            var recurrent = (Tensor)vars[3];
+            var bias = vars[4] as Tensor;
+            var keep = vars[5] as Tensor;
+            bool resetAfter = (bool)vars[6];
+            using var scope = torch.NewDisposeScope();
+            var r = Forward(x, h0, kernel, recurrent, bias, keep, resetAfter);
+            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!]);
+            ctx.save_data("needs", new[] { x.requires_grad, h0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false });
+            ctx.save_data("resetAfter", resetAfter);
+            ctx.save_data("hasBias", bias is not null);
+            ctx.set_materialize_grads(false);
+            r.X2.MoveToOuterDisposeScope();
+            r.Gates.MoveToOuterDisposeScope();
+            r.Recurrent?.MoveToOuterDisposeScope();
+            return [r.H.MoveToOuterDisposeScope()];
+        }
+
+        /// <inheritdoc />
+        public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
+        {
+            using var scope = torch.NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            var needs = (bool[])ctx.get_data("needs");
+            bool resetAfter = (bool)ctx.get_data("resetAfter");
+            bool hasBias = (bool)ctx.get_data("hasBias");
+            var r = new Result(saved[0], saved[1], RecurrentKernels.Has(saved[2]) ? saved[2] : null, saved[3]);
+            var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
+                gradOutputs[0], needs, resetAfter);
+            return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
+                dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
+        }
+    }
+}

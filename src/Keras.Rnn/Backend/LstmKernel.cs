@@ -1,0 +1,191 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>
+/// The LSTM of <see cref="RecurrentKernels"/> on Keras-layout weights, gates <c>[i, f, c, o]</c>:
+/// <c>z = x·W + b + h·U</c>, <c>c' = σ(z_f)·c + σ(z_i)·tanh(z_c)</c>, <c>h' = σ(z_o)·tanh(c')</c>.
+/// </summary>
+internal static class LstmKernel
+{
+    /// <summary>What the forward pass leaves: projection rows, gate activations, states after every step.</summary>
+    /// <param name="X2">Inputs as time-major <c>(T·B, in)</c> rows.</param>
+    /// <param name="Gates">Activated gates <c>(T·B, 4u)</c>: <c>[σ(z_i), σ(z_f), tanh(z_c), σ(z_o)]</c>.</param>
+    /// <param name="H">Hidden state after every step, time-major <c>(T, B, u)</c> (held at masked steps).</param>
+    /// <param name="C">Cell state after every step <c>(T, B, u)</c>.</param>
+    /// <param name="FinalC">A copy of the last cell state <c>(B, u)</c>.</param>
+    internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor H, Tensor C, Tensor FinalC);
+
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
+    internal static Result Forward(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep)
+    {
+        long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
+        var x2 = RecurrentKernels.TimeMajorRows(x);
+        // One product for the input part of every step; the time loop then adds h·U in place.
+        var gates = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
+        var h = torch.empty([steps, b, units], x.dtype, x.device);
+        var c = torch.empty([steps, b, units], x.dtype, x.device);
+        using (var views = torch.NewDisposeScope())
+        {
+            var g4 = gates.view(steps, b, 4, units);
+            var z = gates.view(steps, b, 4 * units).unbind(0);
+            var inputAndForget = g4.narrow(2, 0, 2).unbind(0);
+            var input = g4.select(2, 0).unbind(0);
+            var forget = g4.select(2, 1).unbind(0);
+            var candidate = g4.select(2, 2).unbind(0);
+            var output = g4.select(2, 3).unbind(0);
+            var hs = h.unbind(0);
+            var cs = c.unbind(0);
+            var drop = RecurrentKernels.DropWeights(keep);
+            var one = RecurrentKernels.One;
+            Tensor hPrev = h0, cPrev = c0;
+            for (int t = 0; t < steps; t++)
+            {
+                z[t].addmm_(hPrev, recurrentKernel);
+                inputAndForget[t].sigmoid_();
+                candidate[t].tanh_();
+                output[t].sigmoid_();
+                cs[t].copy_(forget[t]).mul_(cPrev).addcmul_(input[t], candidate[t], one);
+                hs[t].copy_(cs[t]).tanh_().mul_(output[t]);
+                if (drop is not null)
+                {
+                    // Masked rows keep their states (exact: lerp with weight 0 or 1).
+                    cs[t].lerp_(cPrev, drop[t]);
+                    hs[t].lerp_(hPrev, drop[t]);
+                }
+                hPrev = hs[t];
+                cPrev = cs[t];
+            }
+        }
+        return new Result(x2, gates, h, c, c.select(0, steps - 1).clone());
+    }
+
+    /// <summary>
+    /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
+    /// <paramref name="dFinalC"/>: of the final cell state (or invalid).
+    /// </summary>
+    internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
+        Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var g4 = r.Gates.view(steps, b, 4, units);
+        var i = g4.select(2, 0);
+        var f = g4.select(2, 1);
+        var g = g4.select(2, 2);
+        var o = g4.select(2, 3);
+        var tc = r.C.tanh();
+
+        // Everything that does not depend on the incoming gradients, in bulk over all steps:
+        // dz = [dc·g·i(1−i), dc·c_prev·f(1−f), dc·i(1−g²), dh·tanh(c)·o(1−o)] = [dc, dc, dc, dh] ⊙ s,
+        // dc += dh·o·(1 − tanh²c) = dh ⊙ p, and dc_prev = dc ⊙ f. (Temporaries are kept few: peak memory matters.)
+        var s = g4.neg().add_(1).mul_(g4);
+        s.select(2, 0).mul_(g);
+        var sForget = s.select(2, 1);
+        sForget.select(0, 0).mul_(c0);
+        if (steps > 1) sForget.narrow(0, 1, steps - 1).mul_(r.C.narrow(0, 0, steps - 1));
+        s.select(2, 2).copy_(g).mul_(g).neg_().add_(1).mul_(i);
+        s.select(2, 3).mul_(tc);
+        var p = tc.mul_(tc).neg_().add_(1).mul_(o);
+        Tensor carry = f;
+        Tensor[]? drop = null;
+        if (keep is not null)
+        {
+            // Masked steps: no gate gradient, and dh, dc pass unchanged to the previous step.
+            var k3 = keep.unsqueeze(-1);
+            s.mul_(keep.view(steps, b, 1, 1));
+            p.mul_(k3);
+            carry = f.mul(k3).add_(torch.ones_like(k3).sub_(k3));
+            drop = RecurrentKernels.DropWeights(keep);
+        }
+
+        // The state gradients are carried in two (B, u) buffers each, swapped every step: dh = incoming + recurrent part.
+        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhNext = torch.empty_like(dhCur);
+        var dcCur = torch.zeros_like(dhCur);
+        var dcNext = torch.empty_like(dhCur);
+        if (RecurrentKernels.Has(dFinalC)) dcCur.copy_(dFinalC!);
+        var recurrentT = recurrentKernel.t().contiguous();
+        var one = RecurrentKernels.One;
+        using (var views = torch.NewDisposeScope())
+        {
+            var incoming = RecurrentKernels.Has(dH) ? dH!.unbind(0) : null;
+            var sIfc = s.narrow(2, 0, 3).unbind(0);
+            var sO = s.select(2, 3).unbind(0);
+            var sFlat = s.view(steps, b, 4 * units).unbind(0);
+            var ps = p.unbind(0);
+            var carries = carry.unbind(0);
+            for (long t = steps - 1; t >= 0; t--)
+            {
+                if (incoming is not null) dhCur.add_(incoming[t]);
+                dcCur.addcmul_(dhCur, ps[t], one);
+                using (var row = dcCur.unsqueeze(1)) sIfc[t].mul_(row);
+                sO[t].mul_(dhCur);
+                dhNext.addmm_(sFlat[t], recurrentT, beta: 0);
+                if (drop is not null) dhNext.addcmul_(dhCur, drop[t], one);
+                dcNext.copy_(dcCur).mul_(carries[t]);
+                (dhCur, dhNext) = (dhNext, dhCur);
+                (dcCur, dcNext) = (dcNext, dcCur);
+            }
+        }
+        var dh0 = dhCur;
+        var dc0 = dcCur;
+
+        var dz = s.view(steps * b, 4 * units);
+        var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[3], needs[5]);
+        Tensor? dr = null;
+        if (needs[4])
+        {
+            // [h0; h_0 … h_{T−2}]ᵀ · dz without concatenating: the first step's rows, then all others in one product.
+            dr = h0.t().mm(dz.narrow(0, 0, b));
+            if (steps > 1) dr.addmm_(r.H.narrow(0, 0, steps - 1).reshape((steps - 1) * b, units).t(), dz.narrow(0, b, (steps - 1) * b));
+        }
+        return (dx, needs[1] ? dh0 : null, needs[2] ? dc0 : null, dk, dr, db);
+    }
+
+    /// <summary>The custom autograd function: inputs <c>(x, h0, c0, kernel, recurrent_kernel, bias?, keep?)</c>, outputs <c>(H time-major, final c)</c>.</summary>
+    internal sealed class Function : MultiTensorFunction<Function>
+    {
+        /// <inheritdoc />
+        public override string Name => "KerasRnnLstm";
+
+        /// <inheritdoc />
+        public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[0];
+            var h0 = (Tensor)vars[1];
+            var c0 = (Tensor)vars[2];
+            var kernel = (Tensor)vars[3];
+            var recurrent = (Tensor)vars[4];
+            var bias = vars[5] as Tensor;
+            var keep = vars[6] as Tensor;
+            using var scope = torch.NewDisposeScope();
+            var r = Forward(x, h0, c0, kernel, recurrent, bias, keep);
+            ctx.save_for_backward([r.X2, r.Gates, r.H, r.C, h0, c0, kernel, recurrent, keep!]);
+            ctx.save_data("needs", new[]
+            {
+                x.requires_grad, h0.requires_grad, c0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false,
+            });
+            ctx.set_materialize_grads(false);
+            // The saved tensors must outlive this scope until apply has stored them; the caller's scope frees the wrappers.
+            r.X2.MoveToOuterDisposeScope();
+            r.Gates.MoveToOuterDisposeScope();
+            r.C.MoveToOuterDisposeScope();
+            return [r.H.MoveToOuterDisposeScope(), r.FinalC.MoveToOuterDisposeScope()];
+        }
+
+        /// <inheritdoc />
+        public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
+        {
+            using var scope = torch.NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            var needs = (bool[])ctx.get_data("needs");
+            var r = new Result(saved[0], saved[1], saved[2], saved[3], null!);
+            var (dx, dh0, dc0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], saved[7], RecurrentKernels.Has(saved[8]) ? saved[8] : null,
+                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs);
+            return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dc0?.MoveToOuterDisposeScope()!,
+                dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!];
+        }
+    }
+}

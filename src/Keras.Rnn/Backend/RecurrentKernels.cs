@@ -1,0 +1,313 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>Which implementation the built-in recurrent layers use for their whole-sequence kernel.</summary>
+internal enum RecurrentKernelMode
+{
+    /// <summary>Our kernels (<see cref="RecurrentKernels"/>) on CPU; on other devices torch's fused kernels (cuDNN) where they
+    /// can run, ours where they cannot (masks with gaps, go_backwards with a mask, GRU reset_after=False).</summary>
+    Auto,
+    /// <summary>Our kernels on every device (for tests and benchmarks).</summary>
+    Custom,
+    /// <summary>Never our kernels: torch's fused kernels where the configuration allows, else the step loop (the behaviour before our kernels existed).</summary>
+    Aten,
+}
+
+/// <summary>The recurrent equations a <see cref="RecurrentKernels"/> call evaluates (Keras semantics, default activations).</summary>
+internal enum RecurrentCell
+{
+    /// <summary>LSTM, gates <c>[i, f, c, o]</c>, <c>sigmoid</c>/<c>tanh</c>; states <c>[h, c]</c>.</summary>
+    Lstm,
+    /// <summary>GRU with <c>reset_after=True</c>, gates <c>[z, r, h]</c>, bias <c>(2, 3u)</c>.</summary>
+    GruResetAfter,
+    /// <summary>GRU with <c>reset_after=False</c>, bias <c>(3u,)</c>: <c>ĥ = tanh(x·W_h + b_h + (r ⊙ h)·U_h)</c>.</summary>
+    GruResetBefore,
+    /// <summary>SimpleRNN with <c>tanh</c>.</summary>
+    SimpleTanh,
+    /// <summary>SimpleRNN with <c>relu</c>.</summary>
+    SimpleRelu,
+}
+
+/// <summary>
+/// Whole-sequence recurrent kernels on Keras-layout weights with hand-written backward passes (custom autograd
+/// functions), for LSTM, GRU (both <c>reset_after</c> forms) and SimpleRNN.
+/// </summary>
+/// <remarks>
+/// <para>Forward: the input projection of every step is one matrix product <c>x (T·B, in) · kernel + bias</c>; each
+/// step then does one product <c>h · recurrent_kernel</c> and a few in-place element-wise operations on views of big
+/// time-major <c>(T, B, …)</c> buffers, which are what backward needs (gate activations, cell states, hidden states).
+/// Time-major buffers make every step's slice one contiguous block (with batch-first buffers the rows of a step lie a
+/// whole sequence apart).</para>
+/// <para>Backward: the time loop only carries the gradients of the states, writing the gate gradients of every step
+/// into one <c>(B, T, G·u)</c> buffer (<c>dh</c> flows back through <c>dgates · recurrent_kernelᵀ</c>); the gradients of
+/// the kernel, recurrent kernel, bias and inputs are then one large matrix product (or sum) each over all steps,
+/// instead of one small product per step as in autograd through a step loop or libtorch's CPU RNN.</para>
+/// <para>Masks of any shape are exact Keras semantics: at a masked step a row keeps its states (an exact blend
+/// <c>lerp(new, old, 1 − mask)</c>), and its gate gradients are zero. The returned sequence holds the states after
+/// every step; the caller turns it into Keras' outputs (see <see cref="MaskOutputs"/>).</para>
+/// </remarks>
+internal static class RecurrentKernels
+{
+    /// <summary>
+    /// Which kernel the layers use (default <see cref="RecurrentKernelMode.Auto"/>). Process-wide; tests and
+    /// benchmarks switch it to compare the paths.
+    /// </summary>
+    internal static RecurrentKernelMode Mode { get; set; } = RecurrentKernelMode.Auto;
+
+    /// <summary>How many times <see cref="Run"/> was called in this process (a diagnostic: tests check which path ran).</summary>
+    internal static long Invocations => Interlocked.Read(ref _invocations);
+
+    private static long _invocations;
+
+    /// <summary>Whether layers running on <paramref name="device"/> prefer these kernels to torch's fused ones under the current <see cref="Mode"/>.</summary>
+    public static bool AppliesTo(Device device) => Mode switch
+    {
+        RecurrentKernelMode.Custom => true,
+        RecurrentKernelMode.Aten => false,
+        _ => device.type == DeviceType.CPU,
+    };
+
+    /// <summary>
+    /// Matrix-product FLOPs per step (<c>2·B·4u·(in + u)</c>) below which libtorch's own CPU LSTM trains faster than
+    /// ours: with little work per step, our per-step operations (each a call from .NET into libtorch) cost more than the
+    /// large backward products save. Measured on a 2-core CPU: batch 32 × 20 units trains about 1.7× faster with
+    /// libtorch's LSTM, batch 64 × 256 units about 1.1–1.25× faster with ours.
+    /// </summary>
+    internal const double LstmTrainingStepFlopsThreshold = 4e6;
+
+    /// <summary>
+    /// Whether an LSTM layer should try torch's fused kernel before ours under <see cref="RecurrentKernelMode.Auto"/>:
+    /// for inference (no gradients recorded; libtorch's CPU LSTM forward is faster than ours) and for small layers
+    /// (see <see cref="LstmTrainingStepFlopsThreshold"/>). Only libtorch's LSTM is that fast; its CPU GRU and RNN are
+    /// slower than ours at every size measured.
+    /// </summary>
+    /// <param name="sequences">The layer's inputs <c>(B, T, in)</c>.</param>
+    /// <param name="units">The layer's units.</param>
+    internal static bool PreferTorchLstm(Tensor sequences, int units)
+    {
+        if (!torch.is_grad_enabled()) return true;
+        double stepFlops = 2.0 * sequences.shape[0] * 4 * units * (sequences.shape[2] + units);
+        return stepFlops < LstmTrainingStepFlopsThreshold;
+    }
+
+    /// <summary>The value 1 as a torch scalar (for <c>addcmul_</c>), created once.</summary>
+    internal static Scalar One => OneScalar.Value;
+
+    private static readonly Lazy<Scalar> OneScalar = new(() =>
+    {
+        NativeLibraries.EnsureLoaded();
+        return 1.0.ToScalar();
+    });
+
+    /// <summary>Number of gate blocks of a cell's kernels.</summary>
+    public static int Gates(RecurrentCell cell) => cell switch
+    {
+        RecurrentCell.Lstm => 4,
+        RecurrentCell.GruResetAfter or RecurrentCell.GruResetBefore => 3,
+        _ => 1,
+    };
+
+    /// <summary>
+    /// Runs <paramref name="cell"/> over a whole sequence.
+    /// </summary>
+    /// <param name="cell">The equations.</param>
+    /// <param name="x">Inputs <c>(B, T, in)</c>, batch first, in processing order (flip them first for <c>go_backwards</c>).</param>
+    /// <param name="initialStates"><c>[h0]</c>, or <c>[h0, c0]</c> for LSTM, each <c>(B, u)</c>.</param>
+    /// <param name="kernel">Keras kernel <c>(in, G·u)</c>.</param>
+    /// <param name="recurrentKernel">Keras recurrent kernel <c>(u, G·u)</c>.</param>
+    /// <param name="bias">Keras bias (<c>(G·u,)</c>; <c>(2, 3u)</c> for GRU reset_after) or <c>null</c>.</param>
+    /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
+    /// <returns>The first state after every step <c>(B, T, u)</c> (held at masked steps; a transposed view of a
+    /// time-major buffer), and the final states.</returns>
+    /// <exception cref="ArgumentException">Shapes, dtypes or devices do not fit together.</exception>
+    public static (Tensor Sequence, Tensor[] FinalStates) Run(RecurrentCell cell, Tensor x, IReadOnlyList<Tensor> initialStates,
+        Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? mask)
+    {
+        Validate(cell, x, initialStates, kernel, recurrentKernel, bias, mask);
+        Interlocked.Increment(ref _invocations);
+        using var scope = torch.NewDisposeScope();
+        var dtype = kernel.dtype;
+        if (x.dtype != dtype) x = x.to_type(dtype);
+        var h0 = initialStates[0].dtype == dtype ? initialStates[0] : initialStates[0].to_type(dtype);
+        Tensor? c0 = null;
+        if (cell == RecurrentCell.Lstm) c0 = initialStates[1].dtype == dtype ? initialStates[1] : initialStates[1].to_type(dtype);
+        // Time-major (T, B) float mask: row t is step t's keep flag per sequence.
+        var keep = mask?.t().to_type(dtype).contiguous();
+        bool needsGraph = torch.is_grad_enabled()
+                          && (x.requires_grad || h0.requires_grad || (c0?.requires_grad ?? false) || kernel.requires_grad
+                              || recurrentKernel.requires_grad || (bias?.requires_grad ?? false));
+        long steps = x.shape[1];
+        Tensor sequence;
+        Tensor[] final;
+        switch (cell)
+        {
+            case RecurrentCell.Lstm:
+            {
+                Tensor h, c;
+                if (needsGraph)
+                {
+                    var outs = LstmKernel.Function.apply(x, h0, c0!, kernel, recurrentKernel, bias, keep);
+                    (h, c) = (outs[0], outs[1]);
+                }
+                else
+                {
+                    using var _ = torch.no_grad();
+                    var f = LstmKernel.Forward(x, h0, c0!, kernel, recurrentKernel, bias, keep);
+                    (h, c) = (f.H, f.FinalC);
+                }
+                sequence = h.transpose(0, 1);
+                final = [h.select(0, steps - 1), c];
+                break;
+            }
+            case RecurrentCell.GruResetAfter or RecurrentCell.GruResetBefore:
+            {
+                bool resetAfter = cell == RecurrentCell.GruResetAfter;
+                Tensor h;
+                if (needsGraph)
+                {
+                    h = GruKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, resetAfter)[0];
+                }
+                else
+                {
+                    using var _ = torch.no_grad();
+                    h = GruKernel.Forward(x, h0, kernel, recurrentKernel, bias, keep, resetAfter).H;
+                }
+                sequence = h.transpose(0, 1);
+                final = [h.select(0, steps - 1)];
+                break;
+            }
+            default:
+            {
+                bool relu = cell == RecurrentCell.SimpleRelu;
+                Tensor flat;
+                if (needsGraph)
+                {
+                    flat = SimpleRnnKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, relu)[0];
+                }
+                else
+                {
+                    using var _ = torch.no_grad();
+                    flat = SimpleRnnKernel.Forward(x, h0, kernel, recurrentKernel, bias, keep, relu).H;
+                }
+                // The function's output is the flat (T·B, u) buffer (an output must not be a view); shape it here.
+                var h = flat.view(steps, x.shape[0], -1);
+                sequence = h.transpose(0, 1);
+                final = [h.select(0, steps - 1)];
+                break;
+            }
+        }
+        return (sequence.MoveToOuterDisposeScope(), final.Select(t => t.MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>
+    /// Keras' outputs from the states after every step: with a mask, a masked step repeats the previous output (zeros
+    /// before a row's first real step), which equals the held state once a real step was seen; with
+    /// <paramref name="zeroOutputForMask"/> it is zero.
+    /// </summary>
+    /// <param name="sequence">States after every step <c>(B, T, u)</c>, processing order.</param>
+    /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
+    /// <param name="zeroOutputForMask">Zeros at masked steps.</param>
+    public static Tensor MaskOutputs(Tensor sequence, Tensor? mask, bool zeroOutputForMask)
+    {
+        if (mask is null) return sequence;
+        using var scope = torch.NewDisposeScope();
+        var m = mask.to_type(ScalarType.Bool);
+        var shown = zeroOutputForMask ? m : m.to_type(ScalarType.Int32).cumsum(1, ScalarType.Int32).gt(0);
+        return sequence.mul(shown.unsqueeze(-1).to_type(sequence.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The last output under Keras' mask rules (see <see cref="MaskOutputs"/>) from the last state: zero for rows with
+    /// no real step (or, with <paramref name="zeroOutputForMask"/>, whose last step is masked).
+    /// </summary>
+    /// <param name="lastState">The state after the last step <c>(B, u)</c>.</param>
+    /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
+    /// <param name="zeroOutputForMask">Zeros at masked steps.</param>
+    public static Tensor MaskLastOutput(Tensor lastState, Tensor? mask, bool zeroOutputForMask)
+    {
+        if (mask is null) return lastState;
+        using var scope = torch.NewDisposeScope();
+        var m = mask.to_type(ScalarType.Bool);
+        var shown = zeroOutputForMask ? m.select(1, m.shape[1] - 1) : m.any(1);
+        return lastState.mul(shown.unsqueeze(-1).to_type(lastState.dtype)).MoveToOuterDisposeScope();
+    }
+
+    private static void Validate(RecurrentCell cell, Tensor x, IReadOnlyList<Tensor> initialStates, Tensor kernel, Tensor recurrentKernel,
+        Tensor? bias, Tensor? mask)
+    {
+        // libtorch's own shape errors can end the process on some platforms: check everything here first.
+        if (x.dim() != 3) throw new ArgumentException($"Recurrent kernel: inputs must be (batch, time, features), got {Shape.Of(x.shape)}.", nameof(x));
+        long batch = x.shape[0], steps = x.shape[1], features = x.shape[2];
+        if (steps == 0) throw new ArgumentException("Recurrent kernel: the sequence has 0 time steps.", nameof(x));
+        if (!x.is_floating_point()) throw new ArgumentException($"Recurrent kernel: inputs must be floating point, got {x.dtype}.", nameof(x));
+        int g = Gates(cell);
+        if (recurrentKernel.dim() != 2 || recurrentKernel.shape[1] != g * recurrentKernel.shape[0])
+            throw new ArgumentException($"Recurrent kernel: recurrent_kernel must be (units, {g}·units), got {Shape.Of(recurrentKernel.shape)}.", nameof(recurrentKernel));
+        long units = recurrentKernel.shape[0];
+        if (kernel.dim() != 2 || kernel.shape[0] != features || kernel.shape[1] != g * units)
+            throw new ArgumentException($"Recurrent kernel: kernel must be ({features}, {g * units}), got {Shape.Of(kernel.shape)}.", nameof(kernel));
+        if (!kernel.is_floating_point() || recurrentKernel.dtype != kernel.dtype)
+            throw new ArgumentException($"Recurrent kernel: kernel and recurrent_kernel must share a floating dtype, got {kernel.dtype} and {recurrentKernel.dtype}.", nameof(recurrentKernel));
+        if (bias is not null)
+        {
+            long[] expected = cell == RecurrentCell.GruResetAfter ? [2, g * units] : [g * units];
+            if (!bias.shape.SequenceEqual(expected))
+                throw new ArgumentException($"Recurrent kernel: bias must be {Shape.Of(expected)}, got {Shape.Of(bias.shape)}.", nameof(bias));
+            if (bias.dtype != kernel.dtype)
+                throw new ArgumentException($"Recurrent kernel: bias dtype {bias.dtype} differs from the kernel's {kernel.dtype}.", nameof(bias));
+        }
+        int stateCount = cell == RecurrentCell.Lstm ? 2 : 1;
+        if (initialStates.Count != stateCount)
+            throw new ArgumentException($"Recurrent kernel: expected {stateCount} initial state(s), got {initialStates.Count}.", nameof(initialStates));
+        foreach (var s in initialStates)
+            if (s.dim() != 2 || s.shape[0] != batch || s.shape[1] != units)
+                throw new ArgumentException($"Recurrent kernel: initial states must be ({batch}, {units}), got {Shape.Of(s.shape)}.", nameof(initialStates));
+        if (mask is not null && (mask.dim() != 2 || mask.shape[0] != batch || mask.shape[1] != steps))
+            throw new ArgumentException($"Recurrent kernel: the mask must be ({batch}, {steps}), got {Shape.Of(mask.shape)}.", nameof(mask));
+        var device = kernel.device;
+        foreach (var t in new[] { x, recurrentKernel, bias, mask }.Concat(initialStates))
+            if (t is not null && (t.device_type != device.type || t.device_index != device.index))
+                throw new ArgumentException($"Recurrent kernel: all tensors must be on {device}, found one on {t.device}.", nameof(x));
+    }
+
+    /// <summary>
+    /// Time-major gradient buffer <c>(T, B, u)</c> for the states after every step: a copy of the incoming gradient (of
+    /// the time-major output), or zeros when there is none.
+    /// </summary>
+    internal static Tensor GradientBuffer(Tensor? grad, long steps, long batch, long units, Tensor like)
+    {
+        var buffer = torch.empty([steps, batch, units], like.dtype, like.device);
+        if (grad is null || grad.IsInvalid) return buffer.zero_();
+        buffer.view(grad.shape).copy_(grad);
+        return buffer;
+    }
+
+    /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c> (a copy unless already laid out so).</summary>
+    internal static Tensor TimeMajorRows(Tensor x) => x.transpose(0, 1).reshape(x.shape[0] * x.shape[1], x.shape[2]);
+
+    /// <summary><c>[h0, h_0 … h_{T−2}]</c>: the state entering every step, time-major <c>(T, B, u)</c>, contiguous.</summary>
+    internal static Tensor Previous(Tensor initial, Tensor sequence) =>
+        sequence.shape[0] == 1 ? initial.unsqueeze(0).contiguous() : torch.cat([initial.unsqueeze(0), sequence.narrow(0, 0, sequence.shape[0] - 1)], 0);
+
+    /// <summary>Per-step <c>(B, 1)</c> weights <c>1 − keep</c> from the time-major <c>(T, B)</c> mask, or <c>null</c> without a mask.</summary>
+    internal static Tensor[]? DropWeights(Tensor? keep) => keep is null ? null : torch.ones_like(keep).sub_(keep).unsqueeze(-1).unbind(0);
+
+    /// <summary>Whether an optional tensor argument is a real tensor.</summary>
+    internal static bool Has(Tensor? t) => t is not null && !t.IsInvalid;
+
+    /// <summary>
+    /// The gradients of the projection <c>x·kernel + bias</c> (and of the batch-first inputs), from the gradient of the
+    /// projection <paramref name="dz"/> <c>(T·B, G·u)</c> with time-major rows <paramref name="x2"/>: one product each
+    /// over all steps.
+    /// </summary>
+    internal static (Tensor? DX, Tensor? DKernel, Tensor? DBias) ProjectionGradients(Tensor dz, Tensor x2, Tensor kernel, long batch, long steps,
+        bool needX, bool needKernel, bool needBias)
+    {
+        var dk = needKernel ? x2.t().mm(dz) : null;
+        var db = needBias ? dz.sum(0L) : null;
+        var dx = needX ? dz.mm(kernel.t()).view(steps, batch, -1).transpose(0, 1) : null;
+        return (dx, dk, db);
+    }
+}

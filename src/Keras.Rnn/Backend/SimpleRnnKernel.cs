@@ -1,0 +1,114 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>The SimpleRNN of <see cref="RecurrentKernels"/>: <c>h' = act(x·W + b + h·U)</c> with <c>tanh</c> or <c>relu</c>.</summary>
+internal static class SimpleRnnKernel
+{
+    /// <summary>
+    /// The forward pass (no autograd): the hidden state after every step as flat time-major <c>(T·B, u)</c> rows, and
+    /// the inputs as time-major rows.
+    /// <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.
+    /// </summary>
+    internal static (Tensor H, Tensor X2) Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool relu)
+    {
+        long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
+        var x2 = RecurrentKernels.TimeMajorRows(x);
+        // The projection buffer becomes the states: each step adds h·U and activates in place.
+        var h = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
+        using var views = torch.NewDisposeScope();
+        var hs = h.view(steps, b, units).unbind(0);
+        var drop = RecurrentKernels.DropWeights(keep);
+        Tensor hPrev = h0;
+        for (int t = 0; t < steps; t++)
+        {
+            hs[t].addmm_(hPrev, recurrentKernel);
+            if (relu) hs[t].relu_();
+            else hs[t].tanh_();
+            if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
+            hPrev = hs[t];
+        }
+        return (h, x2);
+    }
+
+    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the flat states (or invalid).</summary>
+    internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Tensor x2, Tensor hFlat, Tensor h0,
+        Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, bool[] needs, bool relu)
+    {
+        long b = h0.shape[0], units = h0.shape[1], steps = hFlat.shape[0] / b;
+        var h = hFlat.view(steps, b, units);
+        // act'(pre-activation) from the activation's output: 1 − h² for tanh, [h > 0] for relu.
+        var d = relu ? h.gt(0).to_type(h.dtype) : h.mul(h).neg_().add_(1);
+        Tensor[]? drop = null;
+        if (keep is not null)
+        {
+            d.mul_(keep.unsqueeze(-1));
+            drop = RecurrentKernels.DropWeights(keep);
+        }
+        // dh = incoming + recurrent part, carried in two (B, u) buffers swapped every step.
+        var dhCur = torch.zeros([b, units], h.dtype, h.device);
+        var dhNext = torch.empty_like(dhCur);
+        var recurrentT = recurrentKernel.t().contiguous();
+        var one = RecurrentKernels.One;
+        using (var views = torch.NewDisposeScope())
+        {
+            var incoming = RecurrentKernels.Has(dH) ? dH!.reshape(steps, b, units).unbind(0) : null;
+            var ds = d.unbind(0);
+            for (long t = steps - 1; t >= 0; t--)
+            {
+                if (incoming is not null) dhCur.add_(incoming[t]);
+                ds[t].mul_(dhCur);
+                dhNext.addmm_(ds[t], recurrentT, beta: 0);
+                if (drop is not null) dhNext.addcmul_(dhCur, drop[t], one);
+                (dhCur, dhNext) = (dhNext, dhCur);
+            }
+        }
+        var dh0 = dhCur;
+        var dz = d.view(steps * b, units);
+        var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, x2, kernel, b, steps, needs[0], needs[2], needs[4]);
+        var dr = needs[3] ? RecurrentKernels.Previous(h0, h).view(steps * b, units).t().mm(dz) : null;
+        return (dx, needs[1] ? dh0 : null, dk, dr, db);
+    }
+
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, relu)</c>, output flat <c>H</c>.</summary>
+    internal sealed class Function : MultiTensorFunction<Function>
+    {
+        /// <inheritdoc />
+        public override string Name => "KerasRnnSimple";
+
+        /// <inheritdoc />
+        public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+        {
+            var x = (Tensor)vars[0];
+            var h0 = (Tensor)vars[1];
+            var kernel = (Tensor)vars[2];
+            var recurrent = (Tensor)vars[3];
+            var bias = vars[4] as Tensor;
+            var keep = vars[5] as Tensor;
+            bool relu = (bool)vars[6];
+            using var scope = torch.NewDisposeScope();
+            var (h, x2) = Forward(x, h0, kernel, recurrent, bias, keep, relu);
+            ctx.save_for_backward([x2, h, h0, kernel, recurrent, keep!]);
+            ctx.save_data("needs", new[] { x.requires_grad, h0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false });
+            ctx.save_data("relu", relu);
+            ctx.set_materialize_grads(false);
+            x2.MoveToOuterDisposeScope();
+            return [h.MoveToOuterDisposeScope()];
+        }
+
+        /// <inheritdoc />
+        public override List<Tensor> backward(AutogradContext ctx, List<Tensor> gradOutputs)
+        {
+            using var scope = torch.NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            var needs = (bool[])ctx.get_data("needs");
+            bool relu = (bool)ctx.get_data("relu");
+            var (dx, dh0, dk, dr, db) = Backward(saved[0], saved[1], saved[2], saved[3], saved[4], RecurrentKernels.Has(saved[5]) ? saved[5] : null,
+                gradOutputs[0], needs, relu);
+            return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
+                dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
+        }
+    }
+}
