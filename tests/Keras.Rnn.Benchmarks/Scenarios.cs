@@ -60,6 +60,8 @@ internal static class Scenarios
             (o, t) => PredictRow(o, t, "predict-simplernn-batch1", RecurrentSpec.Standard(CellType.SimpleRnn) with { Batch = 1 })));
         list.Add(new Scenario("predict-lstm-scaling", "predict", "Predict with batch 1…256 (LSTM 256 units): time per call and sequences/s",
             PredictScaling));
+        list.Add(new Scenario("coldstart", "predict", "keras-rnn predict on a small saved model from a cold process start (spawns the built CLI)",
+            ColdStart.Run));
         list.Add(new Scenario("memory-10k", "memory", "10,000 Fit steps of a small masked LSTM → GRU model; resident memory at 1k, 5k, 10k steps",
             MemorySteps));
         foreach (var (name, cell) in cells)
