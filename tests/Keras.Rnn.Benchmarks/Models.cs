@@ -29,7 +29,7 @@ internal enum MaskKind { None, RightPadded, Gaps }
 /// <c>Sequential</c>; the baseline the equivalent hand-written TorchSharp module.
 /// </summary>
 internal sealed record RecurrentSpec(CellType Cell, int Batch, int Steps, int Inputs, int Units, int Layers = 1, bool Bidirectional = false,
-    MaskKind Mask = MaskKind.None)
+    MaskKind Mask = MaskKind.None, string Device = "cpu")
 {
     public static RecurrentSpec Small(CellType cell) => new(cell, 32, 50, 8, 20);
     public static RecurrentSpec Standard(CellType cell) => new(cell, 64, 50, 128, 256);
@@ -53,7 +53,16 @@ internal sealed record RecurrentSpec(CellType Cell, int Batch, int Steps, int In
     public double TrainingFlops() => 3 * ForwardFlops();
 
     public string Describe() =>
-        $"{Cell}{(Layers > 1 ? $" ×{Layers}" : "")}{(Bidirectional ? " bidirectional" : "")}, batch {Batch}, {Steps} steps, {Inputs} inputs, {Units} units{(Mask != MaskKind.None ? $", mask {Mask}" : "")}";
+        $"{Cell}{(Layers > 1 ? $" ×{Layers}" : "")}{(Bidirectional ? " bidirectional" : "")}, batch {Batch}, {Steps} steps, {Inputs} inputs, {Units} units{(Mask != MaskKind.None ? $", mask {Mask}" : "")}{(Device != "cpu" ? $", on {Device}" : "")}";
+
+    /// <summary>Whether the spec runs on a CUDA device.</summary>
+    public bool OnCuda => Device.StartsWith("cuda", StringComparison.Ordinal);
+
+    /// <summary>Waits for queued GPU work (so that wall-clock times include it); nothing on CPU.</summary>
+    public void Synchronize()
+    {
+        if (OnCuda) torch.cuda.synchronize();
+    }
 
     /// <summary>Random inputs (masked steps zeroed) and targets for <paramref name="batches"/> batches.</summary>
     public (Tensor X, Tensor Y) Data(int batches, int seed = 0)
@@ -94,6 +103,7 @@ internal sealed record RecurrentSpec(CellType Cell, int Batch, int Steps, int In
         layers.Add(new Dense(1));
         var model = new Keras.Rnn.Models.Sequential([.. layers]);
         model.Compile(optimizer: "adam", loss: "mse");
+        model.Device = Device;
         return model;
     }
 
@@ -105,8 +115,13 @@ internal sealed record RecurrentSpec(CellType Cell, int Batch, int Steps, int In
         _ => new KSimpleRNN(units, returnSequences: returnSequences),
     };
 
-    /// <summary>The hand-written TorchSharp model.</summary>
-    public RawNet BuildRaw() => new(this);
+    /// <summary>The hand-written TorchSharp model, on the spec's device.</summary>
+    public RawNet BuildRaw()
+    {
+        var net = new RawNet(this);
+        if (Device != "cpu") net.to(new torch.Device(Device));
+        return net;
+    }
 }
 
 /// <summary>
@@ -189,8 +204,8 @@ internal sealed class RawNet : nn.Module<Tensor, Tensor>
     {
         var keep = x.ne(0).any(2).unsqueeze(-1);
         long b = x.shape[0];
-        var h = torch.zeros(b, _spec.Units);
-        var c = torch.zeros(b, _spec.Units);
+        var h = torch.zeros(b, _spec.Units, device: x.device);
+        var c = torch.zeros(b, _spec.Units, device: x.device);
         var cell = _cells![0];
         for (long t = 0; t < x.shape[1]; t++)
         {
@@ -218,9 +233,10 @@ internal sealed class RawNet : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>A training loop over a <see cref="RawNet"/>: shuffled mini-batches, Adam, MSE.</summary>
-internal sealed class RawTrainer(RawNet net)
+internal sealed class RawTrainer(RawNet net, string device = "cpu")
 {
     private readonly optim.Optimizer _optimizer = optim.Adam(net.parameters(), lr: 0.001);
+    private readonly torch.Device _device = new(device);
 
     /// <summary>One epoch over (<paramref name="x"/>, <paramref name="y"/>); returns the elapsed milliseconds.</summary>
     public double Epoch(Tensor x, Tensor y, int batch) => Harness.Time(() =>
@@ -231,13 +247,14 @@ internal sealed class RawTrainer(RawNet net)
         {
             using var scope = torch.NewDisposeScope();
             var idx = perm.narrow(0, start, Math.Min(batch, n - start));
-            var xb = x.index_select(0, idx);
-            var yb = y.index_select(0, idx);
+            var xb = x.index_select(0, idx).to(_device);
+            var yb = y.index_select(0, idx).to(_device);
             _optimizer.zero_grad();
             var loss = nn.functional.mse_loss(net.forward(xb), yb);
             loss.backward();
             _optimizer.step();
         }
+        if (_device.type == DeviceType.CUDA) torch.cuda.synchronize();
     });
 
     /// <summary>Forward only, without gradients (inference).</summary>

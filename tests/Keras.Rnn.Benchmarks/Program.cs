@@ -13,7 +13,7 @@ if (options.List)
 var selected = Scenarios.Select(options.Scenario);
 if (selected.Count == 0)
 {
-    Console.Error.WriteLine($"no scenario matches '{options.Scenario}' (see --list; groups: all, fit, slow, predict, memory, layer)");
+    Console.Error.WriteLine($"no scenario matches '{options.Scenario}' (see --list; groups: all, fit, gpu, slow, predict, memory, layer, diagnostics)");
     return 2;
 }
 KerasConfig.InitializeNativeLibraries();
@@ -60,7 +60,7 @@ internal sealed record BenchmarkOptions(string Scenario, bool Quick, int? Thread
                 case "--help" or "-h":
                     Console.WriteLine("Usage: dotnet run -c Release --project tests/Keras.Rnn.Benchmarks -- [--scenario NAME[,NAME...]] [--quick] [--threads N] [--kernels auto|custom|aten] [--list]");
                     Console.WriteLine("--kernels: which recurrent kernels our layers use (default auto; custom = ours everywhere, aten = torch's fused kernels / step loop, as before our kernels).");
-                    Console.WriteLine("NAME: a scenario (see --list), a group (fit, slow, predict, memory, layer) or all (default).");
+                    Console.WriteLine("NAME: a scenario (see --list), a group (fit, gpu, slow, predict, memory, layer, diagnostics) or all (default; every group but diagnostics).");
                     Environment.Exit(0);
                     break;
                 default:

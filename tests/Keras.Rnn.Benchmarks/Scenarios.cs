@@ -37,13 +37,20 @@ internal static class Scenarios
             list.Add(Fit($"fit-{name}-small", RecurrentSpec.Small(cell)));
             list.Add(Fit($"fit-{name}-standard", RecurrentSpec.Standard(cell)));
         }
-        foreach (var (name, cell) in cells.Take(2))
+        foreach (var (name, cell) in cells)
         {
             list.Add(Fit($"fit-{name}-stacked", RecurrentSpec.Standard(cell) with { Layers = 2 }));
             list.Add(Fit($"fit-{name}-bidirectional", RecurrentSpec.Standard(cell) with { Bidirectional = true }));
             list.Add(Fit($"fit-{name}-right-padded", RecurrentSpec.Standard(cell) with { Mask = MaskKind.RightPadded }));
             list.Add(Fit($"fit-{name}-gaps", RecurrentSpec.Standard(cell) with { Mask = MaskKind.Gaps }));
         }
+        // The same Fit comparisons on the GPU (skipped, with a note, where CUDA is not available).
+        foreach (var (name, cell) in cells)
+        {
+            list.Add(Fit($"gpu-fit-{name}-standard", RecurrentSpec.Standard(cell) with { Device = "cuda" }, "gpu"));
+            list.Add(Fit($"gpu-fit-{name}-gaps", RecurrentSpec.Standard(cell) with { Mask = MaskKind.Gaps, Device = "cuda" }, "gpu"));
+        }
+        list.Add(Fit("gpu-fit-lstm-large", new RecurrentSpec(CellType.Lstm, 128, 100, 256, 512, Device: "cuda"), "gpu"));
         list.Add(Slow("slow-lstm-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),
             (u, seq) => new KLSTM(u, returnSequences: seq, recurrentDropout: 0.2), "LSTM recurrentDropout 0.2 (step loop)"));
         list.Add(Slow("slow-lstm-custom-activation", RecurrentSpec.Standard(CellType.Lstm),
@@ -60,6 +67,8 @@ internal static class Scenarios
             (o, t) => PredictRow(o, t, "predict-simplernn-batch1", RecurrentSpec.Standard(CellType.SimpleRnn) with { Batch = 1 })));
         list.Add(new Scenario("predict-lstm-scaling", "predict", "Predict with batch 1…256 (LSTM 256 units): time per call and sequences/s",
             PredictScaling));
+        list.Add(new Scenario("coldstart", "predict", "keras-rnn predict on a small saved model from a cold process start (spawns the built CLI)",
+            ColdStart.Run));
         list.Add(new Scenario("memory-10k", "memory", "10,000 Fit steps of a small masked LSTM → GRU model; resident memory at 1k, 5k, 10k steps",
             MemorySteps));
         foreach (var (name, cell) in cells)
@@ -72,8 +81,8 @@ internal static class Scenarios
 
     // ---------------------------------------------------------------- Fit
 
-    private static Scenario Fit(string name, RecurrentSpec spec) =>
-        new(name, "fit", $"Fit vs raw TorchSharp loop: {spec.Describe()}", (o, t) => FitRow(o, t, name, spec));
+    private static Scenario Fit(string name, RecurrentSpec spec, string group = "fit") =>
+        new(name, group, $"Fit vs raw TorchSharp loop: {spec.Describe()}", (o, t) => FitRow(o, t, name, spec));
 
     /// <summary>
     /// One <c>Fit</c> call (as users train); each epoch of ours is timed from its start to its end, and an epoch of
@@ -82,13 +91,19 @@ internal static class Scenarios
     /// </summary>
     private static void FitRow(BenchmarkOptions options, ResultTable table, string name, RecurrentSpec spec)
     {
+        if (spec.OnCuda && !torch.cuda.is_available())
+        {
+            table.Note($"{name}: skipped (CUDA is not available).");
+            return;
+        }
         bool small = spec.Units < 64;
         int batches = small ? (options.Quick ? 10 : 50) : (options.Quick ? 3 : 12);
+        if (spec.OnCuda) batches *= 4;
         int repeats = options.Quick ? 3 : 9;
         KerasApi.SetRandomSeed(0);
         var (x, y) = spec.Data(batches);
         var model = spec.BuildOurs();
-        var raw = new RawTrainer(spec.BuildRaw());
+        var raw = new RawTrainer(spec.BuildRaw(), spec.Device);
         var ours = new List<double>();
         var baseline = new List<double>();
         var clock = new Stopwatch();
@@ -96,6 +111,7 @@ internal static class Scenarios
             onEpochBegin: (_, _) => clock.Restart(),
             onEpochEnd: (epoch, _) =>
             {
+                spec.Synchronize();
                 double ms = clock.Elapsed.TotalMilliseconds;
                 double rawMs = raw.Epoch(x, y, spec.Batch);
                 if (epoch == 0) return;
@@ -103,8 +119,9 @@ internal static class Scenarios
                 baseline.Add(rawMs / batches);
             });
         model.Fit(x, y, batchSize: spec.Batch, epochs: repeats + 1, verbose: 0, shuffle: true, callbacks: [interleave]);
-        double? peakOurs = Harness.PeakMb(() => model.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0, shuffle: true));
-        double? peakRaw = Harness.PeakMb(() => raw.Epoch(x, y, spec.Batch));
+        // Peak resident (host) memory; on the GPU it would say little, so it is left out there.
+        double? peakOurs = spec.OnCuda ? null : Harness.PeakMb(() => model.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0, shuffle: true));
+        double? peakRaw = spec.OnCuda ? null : Harness.PeakMb(() => raw.Epoch(x, y, spec.Batch));
         string baselineName = spec.Cell == CellType.GruResetBefore ? "nn.GRU (torch has no reset_after=False)" : RawName(spec);
         table.Add(new Row(name, Harness.Median(ours), Harness.Median(baseline), Harness.Median(ours.Zip(baseline, (a, b) => a / b)),
             spec.TrainingFlops(), peakOurs, peakRaw, "ms/step", baselineName));

@@ -143,7 +143,7 @@ internal static class GruKernel
                 }
             }
             var dRec = w.view(steps * b, 3 * units);
-            dr = needs[3] ? PreviousTransposedTimes(h0, r.H, dRec) : null!;
+            dr = needs[3] ? RecurrentKernels.PreviousTransposedTimes(h0, r.H, dRec) : null!;
             var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
             // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
             wh.copy_(fh).mul_(dh);
@@ -187,7 +187,7 @@ internal static class GruKernel
             var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             if (needs[3])
             {
-                var dZr = PreviousTransposedTimes(h0, r.H, dz.narrow(1, 0, 2 * units));
+                var dZr = RecurrentKernels.PreviousTransposedTimes(h0, r.H, dz.narrow(1, 0, 2 * units));
                 // (r ⊙ h_prev)ᵀ·dĥ_pre, with r ⊙ h_prev formed in the state-gradient buffer (dead after the time loop).
                 var resetH = dh;
                 resetH.select(0, 0).copy_(h0);
@@ -199,18 +199,6 @@ internal static class GruKernel
             else dr = null!;
             return (dx, needs[1] ? dh0 : null, dk, dr, db);
         }
-    }
-
-    /// <summary>
-    /// <c>[h0, H_0 … H_{T−2}]ᵀ · rows</c> for time-major rows <c>(T·B, n)</c>, without concatenating the states:
-    /// <c>h0ᵀ·rows_0 + H[0 … T−2]ᵀ·rows_{1 … T−1}</c>.
-    /// </summary>
-    private static Tensor PreviousTransposedTimes(Tensor h0, Tensor h, Tensor rows)
-    {
-        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
-        var result = h0.t().mm(rows.narrow(0, 0, b));
-        if (steps > 1) result.addmm_(h.narrow(0, 0, steps - 1).view((steps - 1) * b, units).t(), rows.narrow(0, b, (steps - 1) * b));
-        return result;
     }
 
     /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output time-major <c>H</c>.</summary>

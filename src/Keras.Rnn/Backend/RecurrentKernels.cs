@@ -287,9 +287,17 @@ internal static class RecurrentKernels
     /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c> (a copy unless already laid out so).</summary>
     internal static Tensor TimeMajorRows(Tensor x) => x.transpose(0, 1).reshape(x.shape[0] * x.shape[1], x.shape[2]);
 
-    /// <summary><c>[h0, h_0 … h_{T−2}]</c>: the state entering every step, time-major <c>(T, B, u)</c>, contiguous.</summary>
-    internal static Tensor Previous(Tensor initial, Tensor sequence) =>
-        sequence.shape[0] == 1 ? initial.unsqueeze(0).contiguous() : torch.cat([initial.unsqueeze(0), sequence.narrow(0, 0, sequence.shape[0] - 1)], 0);
+    /// <summary>
+    /// <c>[h0, H_0 … H_{T−2}]ᵀ · rows</c> for time-major rows <c>(T·B, n)</c>, without concatenating the states:
+    /// <c>h0ᵀ·rows_0 + H[0 … T−2]ᵀ·rows_{1 … T−1}</c>.
+    /// </summary>
+    internal static Tensor PreviousTransposedTimes(Tensor h0, Tensor h, Tensor rows)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        var result = h0.t().mm(rows.narrow(0, 0, b));
+        if (steps > 1) result.addmm_(h.narrow(0, 0, steps - 1).view((steps - 1) * b, units).t(), rows.narrow(0, b, (steps - 1) * b));
+        return result;
+    }
 
     /// <summary>Per-step <c>(B, 1)</c> weights <c>1 − keep</c> from the time-major <c>(T, B)</c> mask, or <c>null</c> without a mask.</summary>
     internal static Tensor[]? DropWeights(Tensor? keep) => keep is null ? null : torch.ones_like(keep).sub_(keep).unsqueeze(-1).unbind(0);

@@ -68,7 +68,7 @@ internal static class SimpleRnnKernel
         var dh0 = dhCur;
         var dz = d.view(steps * b, units);
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, x2, kernel, b, steps, needs[0], needs[2], needs[4]);
-        var dr = needs[3] ? RecurrentKernels.Previous(h0, h).view(steps * b, units).t().mm(dz) : null;
+        var dr = needs[3] ? RecurrentKernels.PreviousTransposedTimes(h0, h, dz) : null;
         return (dx, needs[1] ? dh0 : null, dk, dr, db);
     }
 
