@@ -49,8 +49,16 @@ internal sealed record RecurrentSpec(CellType Cell, int Batch, int Steps, int In
         return total;
     }
 
-    /// <summary>Useful FLOPs of one training step: forward + backward ≈ 3 × the forward's matrix products.</summary>
-    public double TrainingFlops() => 3 * ForwardFlops();
+    /// <summary>
+    /// Useful FLOPs of one training step: the forward's matrix products, the same again for the weight gradients, and
+    /// the same again for the gradients of the states and of the inputs — except the first layer's inputs (the data),
+    /// whose gradient nobody computes.
+    /// </summary>
+    public double TrainingFlops()
+    {
+        int dirs = Bidirectional ? 2 : 1;
+        return 3 * ForwardFlops() - dirs * 2.0 * Batch * Steps * Gates * Units * Inputs;
+    }
 
     public string Describe() =>
         $"{Cell}{(Layers > 1 ? $" ×{Layers}" : "")}{(Bidirectional ? " bidirectional" : "")}, batch {Batch}, {Steps} steps, {Inputs} inputs, {Units} units{(Mask != MaskKind.None ? $", mask {Mask}" : "")}{(Device != "cpu" ? $", on {Device}" : "")}";
