@@ -319,3 +319,25 @@ internal static class RecurrentKernels
         return (dx, dk, db);
     }
 }
+
+/// <summary>
+/// The arguments of a single-state kernel's autograd function (GRU, SimpleRNN), in the order they are passed to
+/// <c>apply</c>: <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, flag)</c>.
+/// </summary>
+/// <param name="X">Inputs.</param>
+/// <param name="H0">Initial state.</param>
+/// <param name="Kernel">Keras kernel.</param>
+/// <param name="Recurrent">Keras recurrent kernel.</param>
+/// <param name="Bias">Bias or <c>null</c>.</param>
+/// <param name="Keep">Float mask or <c>null</c>.</param>
+/// <param name="Flag">The cell variant (GRU: reset_after; SimpleRNN: relu).</param>
+internal readonly record struct SingleStateArguments(Tensor X, Tensor H0, Tensor Kernel, Tensor Recurrent, Tensor? Bias, Tensor? Keep, bool Flag)
+{
+    /// <summary>Unpacks <paramref name="vars"/> as passed to <c>apply</c>.</summary>
+    public static SingleStateArguments From(object[] vars) =>
+        new((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], vars[4] as Tensor, vars[5] as Tensor, (bool)vars[6]);
+
+    /// <summary>Which of <c>(x, h0, kernel, recurrent_kernel, bias)</c> need a gradient.</summary>
+    public bool[] Needs() =>
+        [X.requires_grad, H0.requires_grad, Kernel.requires_grad, Recurrent.requires_grad, Bias?.requires_grad ?? false];
+}

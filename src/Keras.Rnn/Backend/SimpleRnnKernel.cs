@@ -81,17 +81,12 @@ internal static class SimpleRnnKernel
         /// <inheritdoc />
         public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
         {
-            var x = (Tensor)vars[0];
-            var h0 = (Tensor)vars[1];
-            var kernel = (Tensor)vars[2];
-            var recurrent = (Tensor)vars[3];
-            var bias = vars[4] as Tensor;
-            var keep = vars[5] as Tensor;
-            bool relu = (bool)vars[6];
+            var arguments = SingleStateArguments.From(vars);
+            var (x, h0, kernel, recurrent, bias, keep, relu) = arguments;
             using var scope = torch.NewDisposeScope();
             var (h, x2) = Forward(x, h0, kernel, recurrent, bias, keep, relu);
             ctx.save_for_backward([x2, h, h0, kernel, recurrent, keep!]);
-            ctx.save_data("needs", new[] { x.requires_grad, h0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false });
+            ctx.save_data("needs", arguments.Needs());
             ctx.save_data("relu", relu);
             ctx.set_materialize_grads(false);
             x2.MoveToOuterDisposeScope();

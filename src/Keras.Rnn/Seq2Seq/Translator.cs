@@ -287,8 +287,7 @@ public sealed class Translator
         ArgumentNullException.ThrowIfNull(training);
         if (training.Count == 0) throw new ArgumentException("Translator.Fit: there are no training pairs.", nameof(training));
         if (batchSize < 1) throw new ArgumentException($"Translator.Fit: batchSize must be at least 1, got {batchSize}.", nameof(batchSize));
-        if (!Models.Training.Compiled)
-            Models.Training.Compile(optimizer: new Adam(learningRate: 1e-3), loss: new SparseCategoricalCrossentropy(fromLogits: true));
+        EnsureCompiled();
         var trainBatches = new BucketedBatches(this, training, batchSize, shuffle: true, seed);
         var validationBatches = validation is { Count: > 0 } ? new BucketedBatches(this, validation, batchSize, shuffle: false, seed) : null;
         return Models.Training.Fit(trainBatches, epochs: epochs, verbose: verbose, callbacks: callbacks,
@@ -320,9 +319,16 @@ public sealed class Translator
     public double EvaluateLoss(IReadOnlyList<(string Source, string Target)> pairs, int batchSize = 64)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        EnsureCompiled();
+        return Models.Training.Evaluate(new BucketedBatches(this, pairs, batchSize, shuffle: false, 0), verbose: 0)["loss"];
+    }
+
+    /// <summary>Compiles the training model with the translator's defaults (Adam 1e-3, sparse categorical cross-entropy on
+    /// logits) unless the caller compiled it already.</summary>
+    private void EnsureCompiled()
+    {
         if (!Models.Training.Compiled)
             Models.Training.Compile(optimizer: new Adam(learningRate: 1e-3), loss: new SparseCategoricalCrossentropy(fromLogits: true));
-        return Models.Training.Evaluate(new BucketedBatches(this, pairs, batchSize, shuffle: false, 0), verbose: 0)["loss"];
     }
 
     /// <summary>Batches of similar-length pairs as (inputs [source, decoder input], expected output) tensors.</summary>
