@@ -39,6 +39,25 @@ internal static class Micro
         T("mm h·U alloc", () => h.mm(U).Dispose());
         T("bwd: dh += s·Uᵀ, U (u,4u) view (NT)", () => h.addmm_(g, U.t()));
         T("bwd: dh += s·Ut, Ut (4u,u) contiguous (NN)", () => h.addmm_(g, Ut));
+        unsafe
+        {
+            var hOut = torch.empty(b, u);
+            var cOut = torch.empty(b, u);
+            var dz = torch.empty(b, 4 * u);
+            var next = torch.empty(b, u);
+            var dc = torch.zeros(b, u);
+            var scratch = torch.empty(u);
+            float* pg = Keras.Rnn.Backend.FusedCells.Pointer(g), pc = Keras.Rnn.Backend.FusedCells.Pointer(cPrev), ph = Keras.Rnn.Backend.FusedCells.Pointer(h);
+            float* pco = Keras.Rnn.Backend.FusedCells.Pointer(cOut), pho = Keras.Rnn.Backend.FusedCells.Pointer(hOut), pdz = Keras.Rnn.Backend.FusedCells.Pointer(dz);
+            float* pn = Keras.Rnn.Backend.FusedCells.Pointer(next), pdc = Keras.Rnn.Backend.FusedCells.Pointer(dc), ps = Keras.Rnn.Backend.FusedCells.Pointer(scratch);
+            Console.WriteLine($"  Vector256 accelerated: {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, Avx2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, Fma {System.Runtime.Intrinsics.X86.Fma.IsSupported}");
+            T("FastMath.Tanh 16K", () => Keras.Rnn.Backend.FastMath.Tanh(pc, pco, b * u));
+            T("FastMath.Exp 16K", () => { for (int k = 0; k < b * u; k += 8) System.Runtime.Intrinsics.Vector256.Store(Keras.Rnn.Backend.FastMath.Exp(System.Runtime.Intrinsics.Vector256.Load(pc + k)), pco + k); });
+            T("fused forward step (element-wise)", () => { g.clamp_(-5, 5); Keras.Rnn.Backend.FusedCells.LstmForwardStep(pg, pc, ph, pco, pho, null, b, u); });
+            T("clamp_ alone (b,4u)", () => g.clamp_(-5, 5));
+            T("fused backward step (element-wise)", () => { dc.zero_(); Keras.Rnn.Backend.FusedCells.LstmBackwardStep(pg, pco, pc, null, pho, pdc, pdz, pn, null, ps, b, u); });
+            T("fused forward step + addmm", () => { g.addmm_(h, U, beta: 0); Keras.Rnn.Backend.FusedCells.LstmForwardStep(pg, pc, ph, pco, pho, null, b, u); });
+        }
         T("whole step", () =>
         {
             g.addmm_(h, U);

@@ -30,6 +30,11 @@ internal static class GruKernel
         if (resetAfter)
         {
             recurrent = torch.empty([steps, b, units], x.dtype, x.device);
+            if (FusedCells.AppliesTo(gates))
+            {
+                FusedForwardResetAfter(gates, h0, recurrentKernel, bias?[1], keep, h, recurrent);
+                return new Result(x2, gates, recurrent, h);
+            }
         }
         using (var views = torch.NewDisposeScope())
         {
@@ -82,6 +87,67 @@ internal static class GruKernel
         return new Result(x2, gates, recurrent, h);
     }
 
+    /// <summary>The reset_after time loop of <see cref="Forward"/> with each step's element-wise part in one <see cref="FusedCells"/> pass.</summary>
+    private static unsafe void FusedForwardResetAfter(Tensor gates, Tensor h0, Tensor recurrentKernel, Tensor? recurrentBias, Tensor? keep, Tensor h,
+        Tensor recurrent)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        using var views = torch.NewDisposeScope();
+        h0 = h0.contiguous();
+        recurrentBias = recurrentBias?.contiguous();
+        var rec = torch.empty([b, 3 * units], h.dtype, h.device);
+        var hs = h.unbind(0);
+        float* pg = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), ph0 = FusedCells.Pointer(h0), pRec = FusedCells.Pointer(rec);
+        float* pRecH = FusedCells.Pointer(recurrent), pBias = FusedCells.PointerOrNull(recurrentBias), pk = FusedCells.PointerOrNull(keep);
+        long block = b * units;
+        Tensor hPrev = h0;
+        for (int t = 0; t < steps; t++)
+        {
+            rec.addmm_(hPrev, recurrentKernel, beta: 0);
+            FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, t == 0 ? ph0 : ph + (t - 1) * block, pRecH + t * block, ph + t * block,
+                pk is null ? null : pk + t * b, (int)b, (int)units);
+            hPrev = hs[t];
+        }
+    }
+
+    /// <summary>
+    /// The reset_after backward time loop with each step's element-wise part in one <see cref="FusedCells"/> pass: the
+    /// gradient of the input projection <c>(T·B, 3u)</c>, the candidate block of the gradient of <c>h·U + b1</c>
+    /// <c>(T·B, u)</c> (its other blocks equal the input projection's), and the gradient of <c>h0</c>.
+    /// </summary>
+    private static unsafe (Tensor DzIn, Tensor DRecH, Tensor Dh0) FusedBackwardResetAfter(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep,
+        Tensor? dH)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var dzIn = torch.empty_like(r.Gates);
+        var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
+        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhNext = torch.empty_like(dhCur);
+        var recurrentT = recurrentKernel.t().contiguous();
+        using (var views = torch.NewDisposeScope())
+        {
+            h0 = h0.contiguous();
+            var dRec = torch.empty([b, 3 * units], r.H.dtype, r.H.device);
+            var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
+            float* pg = FusedCells.Pointer(r.Gates), pRecH = FusedCells.Pointer(r.Recurrent!), ph = FusedCells.Pointer(r.H), ph0 = FusedCells.Pointer(h0);
+            float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pz = FusedCells.Pointer(dzIn);
+            float* pRec = FusedCells.Pointer(dRec), pdRecH = FusedCells.Pointer(dRecH);
+            long block = b * units;
+            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
+            for (long t = steps - 1; t >= 0; t--)
+            {
+                FusedCells.GruBackwardStep(pg + t * 3 * block, pRecH + t * block, t == 0 ? ph0 : ph + (t - 1) * block, pin is null ? null : pin + t * block,
+                    pCur, pz + t * 3 * block, pRec, pdRecH + t * block, pNext, pk is null ? null : pk + t * b, (int)b, (int)units);
+                dhNext.addmm_(dRec, recurrentT);
+                (dhCur, dhNext) = (dhNext, dhCur);
+                var swap = pCur;
+                pCur = pNext;
+                pNext = swap;
+            }
+        }
+        return (dzIn, dRecH, dhCur);
+    }
+
     /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
     /// <remarks>
     /// Memory: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
@@ -94,6 +160,17 @@ internal static class GruKernel
         Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        if (resetAfter && FusedCells.AppliesTo(r.Gates))
+        {
+            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH);
+            var dZr = dzIn.narrow(1, 0, 2 * units);
+            var (fdx, fdk, fdbInput) = RecurrentKernels.ProjectionGradients(dzIn, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            var fdr = needs[3]
+                ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, dZr), RecurrentKernels.PreviousTransposedTimes(h0, r.H, dRecH)], 1)
+                : null;
+            var fdb = fdbInput is null ? null : torch.stack([fdbInput, torch.cat([fdbInput.narrow(0, 0, 2 * units), dRecH.sum(0L)])]);
+            return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
+        }
         var g4 = r.Gates.view(steps, b, 3, units);
         var z = g4.select(2, 0);
         var reset = g4.select(2, 1);

@@ -27,6 +27,11 @@ internal static class LstmKernel
         var gates = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
         var h = torch.empty([steps, b, units], x.dtype, x.device);
         var c = torch.empty([steps, b, units], x.dtype, x.device);
+        if (FusedCells.AppliesTo(gates))
+        {
+            FusedForward(gates, h0, c0, recurrentKernel, keep, h, c);
+            return new Result(x2, gates, h, c, c.select(0, steps - 1).clone());
+        }
         using (var views = torch.NewDisposeScope())
         {
             var g4 = gates.view(steps, b, 4, units);
@@ -62,6 +67,68 @@ internal static class LstmKernel
         return new Result(x2, gates, h, c, c.select(0, steps - 1).clone());
     }
 
+    /// <summary>The time loop of <see cref="Forward"/> with each step's element-wise part in one <see cref="FusedCells"/> pass.</summary>
+    private static unsafe void FusedForward(Tensor gates, Tensor h0, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor h, Tensor c)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        using var views = torch.NewDisposeScope();
+        h0 = h0.contiguous();
+        c0 = c0.contiguous();
+        var z = gates.view(steps, b, 4 * units).unbind(0);
+        var hs = h.unbind(0);
+        float* pz = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), pc = FusedCells.Pointer(c);
+        float* ph0 = FusedCells.Pointer(h0), pc0 = FusedCells.Pointer(c0), pk = FusedCells.PointerOrNull(keep);
+        long stateBlock = b * units;
+        Tensor hPrev = h0;
+        for (int t = 0; t < steps; t++)
+        {
+            z[t].addmm_(hPrev, recurrentKernel);
+            FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, t == 0 ? ph0 : ph + (t - 1) * stateBlock,
+                pc + t * stateBlock, ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
+            hPrev = hs[t];
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/>'s gate gradients <c>(T·B, 4u)</c> and the gradients of <c>h0</c>, <c>c0</c>, with each step's
+    /// element-wise part in one <see cref="FusedCells"/> pass (nothing precomputed over all steps: less memory, one read
+    /// of each step's gates).
+    /// </summary>
+    private static unsafe (Tensor Dz, Tensor Dh0, Tensor Dc0) FusedBackward(Result r, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
+        Tensor? dFinalC)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var dz = torch.empty_like(r.Gates);
+        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhNext = torch.empty_like(dhCur);
+        var dc = torch.zeros_like(dhCur);
+        if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
+        var recurrentT = recurrentKernel.t().contiguous();
+        var tanhC = torch.empty([units], r.H.dtype, r.H.device);
+        using (var views = torch.NewDisposeScope())
+        {
+            c0 = c0.contiguous();
+            var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
+            var dzSteps = dz.view(steps, b, 4 * units).unbind(0);
+            float* pg = FusedCells.Pointer(r.Gates), pc = FusedCells.Pointer(r.C), pc0 = FusedCells.Pointer(c0), pdz = FusedCells.Pointer(dz);
+            float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pdc = FusedCells.Pointer(dc), pt = FusedCells.Pointer(tanhC);
+            long stateBlock = b * units;
+            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
+            for (long t = steps - 1; t >= 0; t--)
+            {
+                FusedCells.LstmBackwardStep(pg + t * 4 * stateBlock, pc + t * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock,
+                    pin is null ? null : pin + t * stateBlock, pCur, pdc, pdz + t * 4 * stateBlock, pNext, pk is null ? null : pk + t * b, pt, (int)b,
+                    (int)units);
+                dhNext.addmm_(dzSteps[t], recurrentT);
+                (dhCur, dhNext) = (dhNext, dhCur);
+                var swap = pCur;
+                pCur = pNext;
+                pNext = swap;
+            }
+        }
+        return (dz, dhCur, dc);
+    }
+
     /// <summary>
     /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
     /// <paramref name="dFinalC"/>: of the final cell state (or invalid).
@@ -70,6 +137,11 @@ internal static class LstmKernel
         Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        if (FusedCells.AppliesTo(r.Gates))
+        {
+            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC);
+            return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs);
+        }
         var g4 = r.Gates.view(steps, b, 4, units);
         var i = g4.select(2, 0);
         var f = g4.select(2, 1);
@@ -129,18 +201,17 @@ internal static class LstmKernel
                 (dcCur, dcNext) = (dcNext, dcCur);
             }
         }
-        var dh0 = dhCur;
-        var dc0 = dcCur;
+        return FinishBackward(r, h0, kernel, s.view(steps * b, 4 * units), dhCur, dcCur, needs);
+    }
 
-        var dz = s.view(steps * b, 4 * units);
+    /// <summary>The weight, bias and input gradients from the gate gradients <paramref name="dz"/> <c>(T·B, 4u)</c>: one product each over all steps.</summary>
+    private static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) FinishBackward(Result r, Tensor h0,
+        Tensor kernel, Tensor dz, Tensor dh0, Tensor dc0, bool[] needs)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1];
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[3], needs[5]);
-        Tensor? dr = null;
-        if (needs[4])
-        {
-            // [h0; h_0 … h_{T−2}]ᵀ · dz without concatenating: the first step's rows, then all others in one product.
-            dr = h0.t().mm(dz.narrow(0, 0, b));
-            if (steps > 1) dr.addmm_(r.H.narrow(0, 0, steps - 1).reshape((steps - 1) * b, units).t(), dz.narrow(0, b, (steps - 1) * b));
-        }
+        // [h0; h_0 … h_{T−2}]ᵀ · dz without concatenating: the first step's rows, then all others in one product.
+        var dr = needs[4] ? RecurrentKernels.PreviousTransposedTimes(h0, r.H, dz) : null;
         return (dx, needs[1] ? dh0 : null, needs[2] ? dc0 : null, dk, dr, db);
     }
 

@@ -70,9 +70,11 @@ public class RecurrentKernelTests : IDisposable
             "plain", "right_padded", "gaps", "left_padded_and_empty_row", "go_backwards", "go_backwards_gaps", "initial_state",
             "initial_state_gaps", "last_only", "last_only_gaps", "no_bias", "zero_output_gaps",
         };
+        // 3 units run only the scalar tail of the fused CPU steps (FusedCells); 11 run one 8-lane SIMD block and a tail.
         foreach (var cell in Enum.GetValues<Cell>())
             foreach (var variant in variants)
-                yield return [cell, variant];
+                foreach (var units in new[] { 3, 11 })
+                    yield return [cell, variant, units];
     }
 
     /// <summary>Autograd of L = Σ out·R + Σ_s state_s·R_s.</summary>
@@ -96,10 +98,10 @@ public class RecurrentKernelTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void KernelEqualsStepLoop(Cell cell, string variant)
+    public void KernelEqualsStepLoop(Cell cell, string variant, int units)
     {
-        var rng = new Random(variant.GetHashCode(StringComparison.Ordinal) & 0xffff ^ (int)cell * 977);
-        const int batch = 4, steps = 5, features = 3, units = 3;
+        var rng = new Random(variant.GetHashCode(StringComparison.Ordinal) & 0xffff ^ (int)cell * 977 ^ units);
+        const int batch = 4, steps = 5, features = 3;
         var kind = KindOf(cell);
         bool useBias = variant != "no_bias";
         bool goBackwards = variant.StartsWith("go_backwards", StringComparison.Ordinal);
@@ -249,7 +251,7 @@ public class RecurrentKernelTests : IDisposable
     public void BidirectionalStackEqualsStepLoop(Cell cell, string maskName)
     {
         var rng = new Random(77 + (int)cell * 3 + maskName.Length);
-        const int batch = 4, steps = 5, features = 3, units = 3;
+        const int batch = 4, steps = 5, features = 3, units = 9;
         var kind = KindOf(cell);
         var mask = Masks[maskName];
         var x = T.Rand(rng, batch, steps, features);
@@ -280,9 +282,10 @@ public class RecurrentKernelTests : IDisposable
         Assert.Equal(before + 4, RecurrentKernels.Invocations);
         var reference = RunModel(false);
         Assert.Equal(before + 4, RecurrentKernels.Invocations);
+        // Two stacked bidirectional layers accumulate more rounding than one layer (summation orders differ).
         T.Close(T.Values(reference.Y), T.Values(fast.Y), 1e-6, 1e-5, "outputs");
-        for (int i = 0; i < fast.Grads.Length; i++) T.Close(reference.Grads[i], fast.Grads[i], 1e-6, 1e-5, $"grad weight {i}");
-        T.Close(reference.XGrad, fast.XGrad, 1e-6, 1e-5, "grad input");
+        for (int i = 0; i < fast.Grads.Length; i++) T.Close(reference.Grads[i], fast.Grads[i], 3e-6, 1e-5, $"grad weight {i}");
+        T.Close(reference.XGrad, fast.XGrad, 3e-6, 1e-5, "grad input");
     }
 
     [Theory]
@@ -331,12 +334,15 @@ public class RecurrentKernelTests : IDisposable
             RecurrentKernels.Mode = RecurrentKernelMode.Auto;
             Assert.Equal(1, Count(() => new GRU(2).Apply(x)));                         // CPU: ours
             Assert.Equal(1, Count(() => new SimpleRNN(2).Apply(x)));
-            Assert.Equal(0, Count(() => new LSTM(2).Apply(x)));                        // a tiny LSTM: libtorch's is faster
-            Assert.Equal(1, Count(() => new LSTM(2).Apply(x, gaps)));                  // … but cannot run gaps
+            Assert.Equal(1, Count(() => new LSTM(2).Apply(x)));                        // float32 training, even tiny: ours (fused steps)
+            Assert.Equal(1, Count(() => new LSTM(2).Apply(x, gaps)));
             var big = torch.rand(32, 3, 8);
-            Assert.True(2.0 * 32 * 4 * 128 * (8 + 128) >= RecurrentKernels.LstmTrainingStepFlopsThreshold);
-            Assert.Equal(1, Count(() => new LSTM(128).Apply(big)));                    // enough work per step: ours
+            Assert.Equal(1, Count(() => new LSTM(128).Apply(big)));
             using (torch.no_grad()) Assert.Equal(0, Count(() => new LSTM(128).Apply(big))); // inference: libtorch's LSTM
+            using (torch.no_grad()) Assert.Equal(1, Count(() => new LSTM(2).Apply(x, gaps))); // … which cannot run gaps
+            Assert.False(RecurrentKernels.PreferTorchLstm(x, 2));
+            Assert.True(RecurrentKernels.PreferTorchLstm(x.to_type(ScalarType.Float64), 2)); // no fused steps in float64: a tiny LSTM trains faster in libtorch
+            Assert.False(RecurrentKernels.PreferTorchLstm(big.to_type(ScalarType.Float64), 128));
             Assert.Equal(1, Count(() => new GRU(2, resetAfter: false).Apply(x, gaps))); // configurations torch's kernel lacks
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: true).Apply(x)));         // torch's fused kernel demanded
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: false).Apply(x)));        // step loop demanded

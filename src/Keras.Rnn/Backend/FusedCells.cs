@@ -1,0 +1,318 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Backend;
+
+/// <summary>
+/// The element-wise part of one recurrent step, fused into a single pass over CPU float32 memory (the step's matrix
+/// product stays with libtorch). Where libtorch needs about ten operations per LSTM step (each a call from .NET, a
+/// pass over memory, and for <c>tanh</c> a scalar loop), these functions read each row once and keep a step's gates in
+/// SIMD registers, with vectorised <c>sigmoid</c>/<c>tanh</c> from <see cref="FastMath"/>.
+/// </summary>
+/// <remarks>
+/// <para>All pointers address contiguous row-major float32 blocks of <c>batch</c> rows; <c>keep</c> (or <c>null</c>) holds
+/// one 0/1 flag per row — a row with 0 keeps its states (Keras' mask semantics) and gets no gate gradient.</para>
+/// <para>Results equal the libtorch path to fp32 rounding (different <c>exp</c>/<c>tanh</c> implementations and
+/// fused multiply-adds); the kernel tests compare both paths with <see cref="Enabled"/> switched.</para>
+/// </remarks>
+internal static unsafe class FusedCells
+{
+    /// <summary>Whether the kernels use the fused steps where they apply (default <c>true</c>; tests switch it to compare paths).</summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Whether the fused steps apply to a kernel call whose largest buffer is <paramref name="largest"/>: CPU float32,
+    /// and every buffer addressable as one span (under 2 GiB).
+    /// </summary>
+    internal static bool AppliesTo(Tensor largest) =>
+        Enabled && largest.device_type == DeviceType.CPU && largest.dtype == ScalarType.Float32 && largest.numel() * sizeof(float) < int.MaxValue;
+
+    /// <summary>The address of the first element of a contiguous CPU float32 tensor (valid while the tensor lives).</summary>
+    /// <exception cref="ArgumentException">The tensor is not contiguous.</exception>
+    internal static float* Pointer(Tensor t)
+    {
+        if (!t.is_contiguous()) throw new ArgumentException($"FusedCells: expected a contiguous tensor, got strides [{string.Join(", ", t.stride())}].", nameof(t));
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+    }
+
+    /// <summary>The address of <paramref name="t"/>'s data, or <c>null</c> for a missing tensor.</summary>
+    internal static float* PointerOrNull(Tensor? t) => RecurrentKernels.Has(t) ? Pointer(t!) : null;
+
+    private static bool Dropped(float* keep, int row) => keep is not null && keep[row] == 0f;
+
+    /// <summary>
+    /// LSTM step after <c>z = x·W + b + h·U</c>: activates the gates of <paramref name="z"/> <c>(B, 4u)</c> in place to
+    /// <c>[σ(z_i), σ(z_f), tanh(z_c), σ(z_o)]</c> and writes <c>c = f·c_prev + i·g</c>, <c>h = o·tanh(c)</c> (rows with
+    /// keep 0: the previous states).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void LstmForwardStep(float* z, float* cPrev, float* hPrev, float* c, float* h, float* keep, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            float* zi = z + (long)r * 4 * u, zf = zi + u, zg = zf + u, zo = zg + u;
+            long row = (long)r * u;
+            float* cp = cPrev + row, cr = c + row, hr = h + row;
+            bool dropped = Dropped(keep, r);
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+                {
+                    var i = FastMath.Sigmoid(Vector256.Load(zi + j));
+                    var f = FastMath.Sigmoid(Vector256.Load(zf + j));
+                    var g = FastMath.Tanh(Vector256.Load(zg + j));
+                    var o = FastMath.Sigmoid(Vector256.Load(zo + j));
+                    i.Store(zi + j);
+                    f.Store(zf + j);
+                    g.Store(zg + j);
+                    o.Store(zo + j);
+                    if (dropped) continue;
+                    var cv = f * Vector256.Load(cp + j) + i * g;
+                    cv.Store(cr + j);
+                    (o * FastMath.Tanh(cv)).Store(hr + j);
+                }
+            }
+            for (; j < u; j++)
+            {
+                float i = FastMath.Sigmoid(zi[j]), f = FastMath.Sigmoid(zf[j]), g = MathF.Tanh(zg[j]), o = FastMath.Sigmoid(zo[j]);
+                zi[j] = i;
+                zf[j] = f;
+                zg[j] = g;
+                zo[j] = o;
+                if (dropped) continue;
+                float cv = f * cp[j] + i * g;
+                cr[j] = cv;
+                hr[j] = o * MathF.Tanh(cv);
+            }
+            if (dropped)
+            {
+                new ReadOnlySpan<float>(cp, u).CopyTo(new Span<float>(cr, u));
+                new ReadOnlySpan<float>(hPrev + row, u).CopyTo(new Span<float>(hr, u));
+            }
+        }
+    }
+
+    /// <summary>
+    /// LSTM backward through one step. On entry <paramref name="dh"/> holds the recurrent part of the gradient of this
+    /// step's <c>h</c> (plus what masked rows passed on) and <paramref name="dc"/> the gradient of its <c>c</c>;
+    /// <paramref name="incoming"/> (or <c>null</c>) the gradient of the step's output. Writes the gate gradients
+    /// <paramref name="dz"/> <c>(B, 4u)</c> (before activation), replaces <paramref name="dc"/> by the gradient of
+    /// <c>c_prev</c>, and sets <paramref name="next"/> to what passes to <c>h_prev</c> besides <c>dz·Uᵀ</c> (the whole
+    /// <c>dh</c> of a masked row, else 0). <paramref name="tanhC"/> is scratch of <c>u</c> floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void LstmBackwardStep(float* gates, float* c, float* cPrev, float* incoming, float* dh, float* dc, float* dz,
+        float* next, float* keep, float* tanhC, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            long row = (long)r * u;
+            float* dhr = dh + row;
+            if (incoming is not null) AddInPlace(dhr, incoming + row, u);
+            float* dzr = dz + 4 * row;
+            if (Dropped(keep, r))
+            {
+                new Span<float>(dzr, 4 * u).Clear();
+                new ReadOnlySpan<float>(dhr, u).CopyTo(new Span<float>(next + row, u));
+                continue;
+            }
+            FastMath.Tanh(c + row, tanhC, u);
+            float* gr = gates + 4 * row;
+            LstmBackwardRow(gr, gr + u, gr + 2 * u, gr + 3 * u, tanhC, cPrev + row, dhr, dc + row, dzr, dzr + u, dzr + 2 * u, dzr + 3 * u, next + row, u);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LstmBackwardRow(float* i, float* f, float* g, float* o, float* tc, float* cp, float* dh, float* dc,
+        float* di, float* df, float* dg, float* dO, float* next, int u)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<float>.One;
+            for (; j <= u - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var vi = Load(i + j);
+                var vf = Load(f + j);
+                var vg = Load(g + j);
+                var vo = Load(o + j);
+                var vt = Load(tc + j);
+                var vdh = Load(dh + j);
+                var vdc = Load(dc + j) + vdh * vo * (one - vt * vt);
+                Store(dO + j, vdh * vt * vo * (one - vo));
+                Store(di + j, vdc * vg * vi * (one - vi));
+                Store(df + j, vdc * Load(cp + j) * vf * (one - vf));
+                Store(dg + j, vdc * vi * (one - vg * vg));
+                Store(dc + j, vdc * vf);
+                Store(next + j, Vector<float>.Zero);
+            }
+        }
+        for (; j < u; j++)
+        {
+            float vi = i[j], vf = f[j], vg = g[j], vo = o[j], vt = tc[j], vdh = dh[j];
+            float vdc = dc[j] + vdh * vo * (1 - vt * vt);
+            dO[j] = vdh * vt * vo * (1 - vo);
+            di[j] = vdc * vg * vi * (1 - vi);
+            df[j] = vdc * cp[j] * vf * (1 - vf);
+            dg[j] = vdc * vi * (1 - vg * vg);
+            dc[j] = vdc * vf;
+            next[j] = 0;
+        }
+    }
+
+    /// <summary>
+    /// GRU (<c>reset_after=True</c>) step after <paramref name="rec"/> <c>= h·U</c> <c>(B, 3u)</c>: with <paramref name="gates"/>
+    /// <c>(B, 3u)</c> holding <c>x·W + b0</c>, writes <c>[z, r, ĥ]</c> over it, <c>z = σ(x_z + rec_z + b1_z)</c>,
+    /// <c>r = σ(x_r + rec_r + b1_r)</c>, <c>ĥ = tanh(x_h + r·(rec_h + b1_h))</c>, keeps <c>rec_h + b1_h</c> in
+    /// <paramref name="recH"/> <c>(B, u)</c> for backward and writes <c>h = ĥ + z·(h_prev − ĥ)</c> (rows with keep 0: <c>h_prev</c>).
+    /// <paramref name="recurrentBias"/> <c>(3u)</c> may be <c>null</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruForwardStep(float* gates, float* rec, float* recurrentBias, float* hPrev, float* recH, float* h, float* keep, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            float* xz = gates + (long)r * 3 * u, xr = xz + u, xh = xr + u;
+            float* rz = rec + (long)r * 3 * u, rr = rz + u, rh = rr + u;
+            long row = (long)r * u;
+            float* hp = hPrev + row, hr = h + row, kr = recH + row;
+            bool dropped = Dropped(keep, r);
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+                {
+                    Vector256<float> vz = Vector256.Load(xz + j) + Vector256.Load(rz + j), vr = Vector256.Load(xr + j) + Vector256.Load(rr + j);
+                    var vh = Vector256.Load(rh + j);
+                    if (recurrentBias is not null)
+                    {
+                        vz += Vector256.Load(recurrentBias + j);
+                        vr += Vector256.Load(recurrentBias + u + j);
+                        vh += Vector256.Load(recurrentBias + 2 * u + j);
+                    }
+                    vz = FastMath.Sigmoid(vz);
+                    vr = FastMath.Sigmoid(vr);
+                    var candidate = FastMath.Tanh(FastMath.Mad(vr, vh, Vector256.Load(xh + j)));
+                    vz.Store(xz + j);
+                    vr.Store(xr + j);
+                    candidate.Store(xh + j);
+                    vh.Store(kr + j);
+                    if (!dropped) FastMath.Mad(vz, Vector256.Load(hp + j) - candidate, candidate).Store(hr + j);
+                }
+            }
+            for (; j < u; j++)
+            {
+                float vz = xz[j] + rz[j], vr = xr[j] + rr[j], vh = rh[j];
+                if (recurrentBias is not null)
+                {
+                    vz += recurrentBias[j];
+                    vr += recurrentBias[u + j];
+                    vh += recurrentBias[2 * u + j];
+                }
+                vz = FastMath.Sigmoid(vz);
+                vr = FastMath.Sigmoid(vr);
+                float candidate = MathF.Tanh(xh[j] + vr * vh);
+                xz[j] = vz;
+                xr[j] = vr;
+                xh[j] = candidate;
+                kr[j] = vh;
+                if (!dropped) hr[j] = candidate + vz * (hp[j] - candidate);
+            }
+            if (dropped) new ReadOnlySpan<float>(hp, u).CopyTo(new Span<float>(hr, u));
+        }
+    }
+
+    /// <summary>
+    /// GRU (<c>reset_after=True</c>) backward through one step. On entry <paramref name="dh"/> holds what flowed back into
+    /// this step's <c>h</c> from later steps; <paramref name="incoming"/> (or <c>null</c>) the gradient of the step's
+    /// output. Writes the gradient of the input projection <paramref name="dzIn"/> <c>(B, 3u)</c> <c>[dz, dr, dĥ]</c> (before
+    /// activation), of <c>h·U + b1</c> into <paramref name="dRec"/> <c>(B, 3u)</c> <c>[dz, dr, dĥ·r]</c> and its candidate
+    /// block also into <paramref name="dRecH"/> <c>(B, u)</c>, and sets <paramref name="next"/> to the gradient of
+    /// <c>h_prev</c> except <c>dRec·Uᵀ</c>: <c>dh·z</c> (masked rows: <c>dh</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruBackwardStep(float* gates, float* recH, float* hPrev, float* incoming, float* dh, float* dzIn, float* dRec, float* dRecH,
+        float* next, float* keep, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            long row = (long)r * u;
+            float* dhr = dh + row;
+            if (incoming is not null) AddInPlace(dhr, incoming + row, u);
+            float* dzz = dzIn + 3 * row, dzr = dzz + u, dzh = dzr + u;
+            float* drz = dRec + 3 * row, drr = drz + u, drh = drr + u;
+            float* nr = next + row, dkh = dRecH + row;
+            if (Dropped(keep, r))
+            {
+                new Span<float>(dzz, 3 * u).Clear();
+                new Span<float>(drz, 3 * u).Clear();
+                new Span<float>(dkh, u).Clear();
+                new ReadOnlySpan<float>(dhr, u).CopyTo(new Span<float>(nr, u));
+                continue;
+            }
+            float* gz = gates + 3 * row, gr = gz + u, gh = gr + u;
+            float* kh = recH + row, hp = hPrev + row;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var one = Vector256<float>.One;
+                for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+                {
+                    var z = Vector256.Load(gz + j);
+                    var reset = Vector256.Load(gr + j);
+                    var c = Vector256.Load(gh + j);
+                    var d = Vector256.Load(dhr + j);
+                    var a = d * (one - z) * (one - c * c);
+                    var dz = d * (Vector256.Load(hp + j) - c) * z * (one - z);
+                    var dr = a * Vector256.Load(kh + j) * reset * (one - reset);
+                    var ar = a * reset;
+                    dz.Store(dzz + j);
+                    dr.Store(dzr + j);
+                    a.Store(dzh + j);
+                    dz.Store(drz + j);
+                    dr.Store(drr + j);
+                    ar.Store(drh + j);
+                    ar.Store(dkh + j);
+                    (d * z).Store(nr + j);
+                }
+            }
+            for (; j < u; j++)
+            {
+                float z = gz[j], reset = gr[j], c = gh[j], d = dhr[j];
+                float a = d * (1 - z) * (1 - c * c);
+                float dz = d * (hp[j] - c) * z * (1 - z);
+                float dr = a * kh[j] * reset * (1 - reset);
+                dzz[j] = drz[j] = dz;
+                dzr[j] = drr[j] = dr;
+                dzh[j] = a;
+                drh[j] = dkh[j] = a * reset;
+                nr[j] = d * z;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddInPlace(float* target, float* addend, int n)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; j <= n - Vector<float>.Count; j += Vector<float>.Count)
+                Store(target + j, Load(target + j) + Load(addend + j));
+        for (; j < n; j++) target[j] += addend[j];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Load(float* p) => Unsafe.ReadUnaligned<Vector<float>>(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
+}

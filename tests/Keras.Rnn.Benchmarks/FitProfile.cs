@@ -1,0 +1,67 @@
+using Keras.Rnn.Backend;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Benchmarks;
+
+/// <summary>Where the time of one small training step goes, ours against the raw loop (diagnostics; not part of the table).</summary>
+internal static class FitProfile
+{
+    public static void Run(BenchmarkOptions options, ResultTable table)
+    {
+        foreach (var (label, kernels) in new[] { ("auto", RecurrentKernelMode.Auto), ("custom", RecurrentKernelMode.Custom) })
+        {
+            RecurrentKernels.Mode = kernels;
+            var spec = RecurrentSpec.Small(CellType.Lstm);
+            KerasApi.SetRandomSeed(0);
+            var (x, y) = spec.Data(1);
+            var model = spec.BuildOurs();
+            var net = spec.BuildRaw();
+            var optimizer = optim.Adam(net.parameters(), lr: 0.001);
+            var pieces = new List<(string Name, Action A)>();
+            void T(string name, Action a) => pieces.Add((name, a));
+            T("raw step (forward, mse, backward, Adam)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                optimizer.zero_grad();
+                nn.functional.mse_loss(net.forward(x), y).backward();
+                optimizer.step();
+            });
+            T("raw forward + backward", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                nn.functional.mse_loss(net.forward(x), y).backward();
+            });
+            T("raw Adam step", () => optimizer.step());
+            T("ours TrainOnBatch", () => model.TrainOnBatch(x, y));
+            T("ours forward + loss + grad", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                var (pred, _) = model.Forward([x], true, null);
+                var loss = pred[0].sub(y).square().mean();
+                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
+            });
+            T("ours forward (training)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                model.Forward([x], true, null);
+            });
+            List<Tensor>? grads = null;
+            T("ours optimizer ApplyGradients", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
+                model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
+            });
+            foreach (var p in pieces) for (int i = 0; i < 20; i++) p.A();
+            var times = pieces.Select(_ => new List<double>()).ToArray();
+            int rounds = options.Quick ? 10 : 60, per = 5;
+            for (int r = 0; r < rounds; r++)
+                for (int k = 0; k < pieces.Count; k++)
+                    times[k].Add(Harness.Time(() => { for (int i = 0; i < per; i++) pieces[k].A(); }) * 1000 / per);
+            for (int k = 0; k < pieces.Count; k++)
+                Console.WriteLine($"  {label,-6} {pieces[k].Name,-44} median {Harness.F(Harness.Median(times[k]), "F1"),8} µs, min {Harness.F(times[k].Min(), "F1"),8} µs");
+        }
+        RecurrentKernels.Mode = RecurrentKernelMode.Auto;
+    }
+}
