@@ -75,6 +75,7 @@ internal static class Scenarios
             list.Add(new Scenario($"layer-{name}", "layer", $"One {name} layer forward+backward (no optimizer): our kernel, torch's fused kernel, raw module",
                 (o, t) => LayerRows(o, t, name, RecurrentSpec.Standard(cell))));
         list.Add(new Scenario("fit-profile", "diagnostics", "Where the time of one small LSTM training step goes (not in the table)", FitProfile.Run));
+        list.Add(new Scenario("memory-profile", "diagnostics", "Peak memory of one epoch, ours and raw, and of one layer's forward and backward (not in the table)", MemoryProfile.Run));
         list.Add(new Scenario("predict-profile", "diagnostics", "Where the time of one small Predict goes (not in the table)", PredictProfile.Run));
         list.Add(new Scenario("micro", "diagnostics", "Element-wise micro-benchmarks of one LSTM step (not in the table)", Micro.Run));
         return list;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -116,10 +117,11 @@ internal static class GruKernel
     /// <c>(T·B, u)</c> (its other blocks equal the input projection's), and the gradient of <c>h0</c>.
     /// </summary>
     private static unsafe (Tensor DzIn, Tensor DRecH, Tensor Dh0) FusedBackwardResetAfter(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep,
-        Tensor? dH)
+        Tensor? dH, bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        var dzIn = torch.empty_like(r.Gates);
+        // Each step's gates are read once, just before its gradients are written: they can share the buffer.
+        var dzIn = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
         var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
         var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
         var dhNext = torch.empty_like(dhCur);
@@ -148,6 +150,24 @@ internal static class GruKernel
         return (dzIn, dRecH, dhCur);
     }
 
+    /// <summary>
+    /// The activated reset_after gates <c>[z, r, ĥ]</c> of every step from what the forward pass saved, without a time
+    /// loop — for a second backward pass through a graph whose first one overwrote them (equal to the forward's gates
+    /// to fp32 rounding).
+    /// </summary>
+    internal static Tensor RecomputeGatesResetAfter(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    {
+        long units = r.H.shape[2];
+        var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias[0], r.X2, kernel, 1, 1);
+        using var scope = torch.NewDisposeScope();
+        var recZr = RecurrentKernels.PreviousStates(h0, r.H).mm(recurrentKernel.narrow(1, 0, 2 * units));
+        if (bias is not null) recZr.add_(bias[1].narrow(0, 0, 2 * units));
+        var zr = gates.narrow(1, 0, 2 * units);
+        zr.add_(recZr).sigmoid_();
+        gates.narrow(1, 2 * units, units).addcmul_(gates.narrow(1, units, units), r.Recurrent!.view(-1, units), RecurrentKernels.One).tanh_();
+        return gates;
+    }
+
     /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
     /// <remarks>
     /// Memory: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
@@ -157,12 +177,12 @@ internal static class GruKernel
     /// are never modified (a graph kept with <c>retain_graph</c> can run backward again).
     /// </remarks>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
-        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter)
+        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         if (resetAfter && FusedCells.AppliesTo(r.Gates))
         {
-            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH);
+            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, overwriteGates);
             var dZr = dzIn.narrow(1, 0, 2 * units);
             var (fdx, fdk, fdbInput) = RecurrentKernels.ProjectionGradients(dzIn, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
@@ -291,7 +311,8 @@ internal static class GruKernel
             var (x, h0, kernel, recurrent, bias, keep, resetAfter) = arguments;
             using var scope = torch.NewDisposeScope();
             var r = Forward(x, h0, kernel, recurrent, bias, keep, resetAfter);
-            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!]);
+            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!, bias!]);
+            ctx.save_data("gatesOverwritten", new StrongBox<bool>(false));
             ctx.save_data("needs", arguments.Needs());
             ctx.save_data("resetAfter", resetAfter);
             ctx.save_data("hasBias", bias is not null);
@@ -311,8 +332,14 @@ internal static class GruKernel
             bool resetAfter = (bool)ctx.get_data("resetAfter");
             bool hasBias = (bool)ctx.get_data("hasBias");
             var r = new Result(saved[0], saved[1], RecurrentKernels.Has(saved[2]) ? saved[2] : null, saved[3]);
+            // The first backward pass (fused reset_after path) writes the gate gradients over the saved gates; a second one
+            // through the same graph (retain_graph) recomputes them first.
+            var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
+            if (overwritten.Value)
+                r = r with { Gates = RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], RecurrentKernels.Has(saved[8]) ? saved[8] : null) };
+            else overwritten.Value = resetAfter && FusedCells.AppliesTo(r.Gates);
             var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
-                gradOutputs[0], needs, resetAfter);
+                gradOutputs[0], needs, resetAfter, overwriteGates: true);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
                 dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
         }

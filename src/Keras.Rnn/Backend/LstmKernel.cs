@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -92,13 +93,15 @@ internal static class LstmKernel
     /// <summary>
     /// <see cref="Backward"/>'s gate gradients <c>(T·B, 4u)</c> and the gradients of <c>h0</c>, <c>c0</c>, with each step's
     /// element-wise part in one <see cref="FusedCells"/> pass (nothing precomputed over all steps: less memory, one read
-    /// of each step's gates).
+    /// of each step's gates). With <paramref name="overwriteGates"/> the gate gradients replace the gate activations in
+    /// their buffer (each step's gates are read once, just before its gradients are written): the largest buffer of
+    /// backward is not allocated at all.
     /// </summary>
     private static unsafe (Tensor Dz, Tensor Dh0, Tensor Dc0) FusedBackward(Result r, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
-        Tensor? dFinalC)
+        Tensor? dFinalC, bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        var dz = torch.empty_like(r.Gates);
+        var dz = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
         var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
         var dhNext = torch.empty_like(dhCur);
         var dc = torch.zeros_like(dhCur);
@@ -130,16 +133,34 @@ internal static class LstmKernel
     }
 
     /// <summary>
+    /// The activated gates of every step from what the forward pass saved, without a time loop (every step's previous
+    /// state is known): <c>z = x·W + b + [h0; H_0 … H_{T−2}]·U</c>, then the activations — for a second backward pass
+    /// through a graph whose first one overwrote the gates (equal to the forward's gates to fp32 rounding).
+    /// </summary>
+    internal static Tensor RecomputeGates(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    {
+        long b = r.H.shape[1], units = r.H.shape[2];
+        var z = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
+        z.addmm_(RecurrentKernels.PreviousStates(h0, r.H), recurrentKernel);
+        var g4 = z.view(-1, 4, units);
+        g4.narrow(1, 0, 2).sigmoid_();
+        g4.select(1, 2).tanh_();
+        g4.select(1, 3).sigmoid_();
+        return z;
+    }
+
+    /// <summary>
     /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
-    /// <paramref name="dFinalC"/>: of the final cell state (or invalid).
+    /// <paramref name="dFinalC"/>: of the final cell state (or invalid). <paramref name="overwriteGates"/>: the fused
+    /// CPU path may write the gate gradients over <c>r.Gates</c> (saves the largest buffer; see <see cref="Function"/>).
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
-        Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs)
+        Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         if (FusedCells.AppliesTo(r.Gates))
         {
-            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC);
+            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, overwriteGates);
             return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs);
         }
         var g4 = r.Gates.view(steps, b, 4, units);
@@ -233,7 +254,8 @@ internal static class LstmKernel
             var keep = vars[6] as Tensor;
             using var scope = torch.NewDisposeScope();
             var r = Forward(x, h0, c0, kernel, recurrent, bias, keep);
-            ctx.save_for_backward([r.X2, r.Gates, r.H, r.C, h0, c0, kernel, recurrent, keep!]);
+            ctx.save_for_backward([r.X2, r.Gates, r.H, r.C, h0, c0, kernel, recurrent, keep!, bias!]);
+            ctx.save_data("gatesOverwritten", new StrongBox<bool>(false));
             ctx.save_data("needs", new[]
             {
                 x.requires_grad, h0.requires_grad, c0.requires_grad, kernel.requires_grad, recurrent.requires_grad, bias?.requires_grad ?? false,
@@ -253,8 +275,13 @@ internal static class LstmKernel
             var saved = ctx.get_saved_variables();
             var needs = (bool[])ctx.get_data("needs");
             var r = new Result(saved[0], saved[1], saved[2], saved[3], null!);
+            // The first backward pass writes the gate gradients over the saved gates; a second one through the same graph
+            // (retain_graph) recomputes them first.
+            var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
+            if (overwritten.Value) r = r with { Gates = RecomputeGates(r, saved[4], saved[6], saved[7], RecurrentKernels.Has(saved[9]) ? saved[9] : null) };
+            else overwritten.Value = FusedCells.AppliesTo(r.Gates);
             var (dx, dh0, dc0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], saved[7], RecurrentKernels.Has(saved[8]) ? saved[8] : null,
-                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs);
+                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dc0?.MoveToOuterDisposeScope()!,
                 dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!];
         }

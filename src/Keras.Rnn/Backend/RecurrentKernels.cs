@@ -303,6 +303,16 @@ internal static class RecurrentKernels
         return result;
     }
 
+    /// <summary>The state entering every step as time-major rows <c>(T·B, u)</c>: <c>[h0; H_0 … H_{T−2}]</c> (a new tensor).</summary>
+    internal static Tensor PreviousStates(Tensor h0, Tensor h)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        var previous = torch.empty([steps * b, units], h.dtype, h.device);
+        previous.narrow(0, 0, b).copy_(h0);
+        if (steps > 1) previous.narrow(0, b, (steps - 1) * b).copy_(h.narrow(0, 0, steps - 1).reshape((steps - 1) * b, units));
+        return previous;
+    }
+
     /// <summary>Per-step <c>(B, 1)</c> weights <c>1 − keep</c> from the time-major <c>(T, B)</c> mask, or <c>null</c> without a mask.</summary>
     internal static Tensor[]? DropWeights(Tensor? keep) => keep is null ? null : torch.ones_like(keep).sub_(keep).unsqueeze(-1).unbind(0);
 

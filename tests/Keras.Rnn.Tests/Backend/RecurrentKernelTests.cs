@@ -317,6 +317,68 @@ public class RecurrentKernelTests : IDisposable
         T.Close(reference.KernelGrad, fast.KernelGrad, 1e-6, 1e-5, "grad kernel");
     }
 
+    /// <summary>
+    /// The fused CPU backward writes the gate gradients over the saved gate activations; a second backward pass through
+    /// the same graph (<c>retain_graph</c>) must recompute them and give the same gradients, and both must equal a
+    /// fresh forward and backward on the unfused path.
+    /// </summary>
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public void SecondBackwardThroughTheSameGraphGivesTheSameGradients(bool lstm, bool masked)
+    {
+        var cell = lstm ? RecurrentCell.Lstm : RecurrentCell.GruResetAfter;
+        const int batch = 3, steps = 6, features = 5, units = 10;
+        int g = RecurrentKernels.Gates(cell);
+        var generator = new Random(5 + (int)cell + (masked ? 10 : 0));
+        Tensor Rand(params long[] shape)
+        {
+            var values = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(generator.NextDouble() - 0.5);
+            return torch.tensor(values, shape).requires_grad_(true);
+        }
+        var x = Rand(batch, steps, features);
+        var kernel = Rand(features, g * units);
+        var recurrent = Rand(units, g * units);
+        var bias = cell == RecurrentCell.Lstm ? Rand(g * units) : Rand(2, g * units);
+        var states = Enumerable.Range(0, cell == RecurrentCell.Lstm ? 2 : 1).Select(_ => Rand(batch, units)).ToArray();
+        var mask = masked ? T.Mask(new[,]
+        {
+            { true, false, true, true, false, true }, { true, true, true, true, true, true }, { false, true, false, false, true, true },
+        }) : null;
+        var outputWeights = Rand(batch, steps, units).detach();
+        Tensor[] inputs = [x, kernel, recurrent, bias, .. states];
+
+        IList<Tensor> Gradients(bool fused, Func<Tensor, IList<Tensor>> differentiate)
+        {
+            FusedCells.Enabled = fused;
+            try
+            {
+                var (sequence, final) = RecurrentKernels.Run(cell, x, states, kernel, recurrent, bias, mask);
+                return differentiate(sequence.mul(outputWeights).sum().add(final[^1].sum()));
+            }
+            finally
+            {
+                FusedCells.Enabled = true;
+            }
+        }
+        IList<Tensor>? second = null;
+        var first = Gradients(true, loss =>
+        {
+            var once = torch.autograd.grad([loss], inputs, retain_graph: true);
+            second = torch.autograd.grad([loss], inputs);
+            return once;
+        });
+        var reference = Gradients(false, loss => torch.autograd.grad([loss], inputs));
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            T.Close(T.Values(reference[i]), T.Values(first[i]), 1e-6, 1e-5, $"first backward, input {i}");
+            T.Close(T.Values(reference[i]), T.Values(second![i]), 1e-6, 1e-5, $"second backward, input {i}");
+        }
+    }
+
     [Fact]
     public void ModeSwitchAndUseCudnnChooseThePath()
     {
