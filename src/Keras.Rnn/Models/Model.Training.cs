@@ -633,13 +633,15 @@ public partial class Model
         }
     }
 
-    /// <summary>Whether a floating tensor holds a NaN: a sum (one pass, no mask) is NaN exactly when there is a NaN or
-    /// both infinities; only then is the element-wise check run.</summary>
+    /// <summary>Whether a floating tensor holds a NaN: a sum (one pass, no mask) is NaN when there is a NaN (or when
+    /// infinities of both signs meet); only then is the element-wise check run. The sum stays in the data's dtype: an
+    /// overflow gives ±inf, never a missed NaN, and no copy of the data set is made (a float64 sum would convert all of
+    /// it first — twice the data's size in memory at the start of every Fit).</summary>
     private static bool ContainsNaN(Tensor t)
     {
         if (!t.is_floating_point() || t.numel() == 0) return false;
         using var scope = torch.NewDisposeScope();
-        if (!t.sum(ScalarType.Float64).isnan().item<bool>()) return false;
+        if (!t.sum().isnan().item<bool>()) return false;
         return t.isnan().any().item<bool>();
     }
 

@@ -283,6 +283,15 @@ public class FitTests
         var nan = (float[,])x.Clone();
         nan[3, 1] = float.NaN;
         Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => model.Fit(nan, y, verbose: 0)).Message);
+        var nanTarget = (float[,])y.Clone();
+        nanTarget[N - 1, 0] = float.NaN;
+        Assert.Contains("y[0] contains NaN", Assert.Throws<ArgumentException>(() => model.Fit(x, nanTarget, verbose: 0)).Message);
+        // Finite values whose float32 sum overflows (to ±inf, or NaN where both signs meet) are not mistaken for NaN.
+        var huge = (float[,])x.Clone();
+        huge[0, 0] = huge[1, 0] = 3e38f;
+        huge[2, 0] = huge[3, 0] = -3e38f;
+        LinearModel(new SGD()).Evaluate(huge, y, verbose: 0);
+        LinearModel(new SGD()).Fit(huge, y, epochs: 1, verbose: 0);
 
         Assert.Contains("nonsense", Assert.Throws<ArgumentException>(() => model.Compile(optimizer: "sgd", loss: "nonsense")).Message);
         Assert.Contains("adamx", Assert.Throws<ArgumentException>(() => model.Compile(optimizer: "adamx", loss: "mse")).Message);
