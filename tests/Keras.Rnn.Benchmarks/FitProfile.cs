@@ -33,6 +33,47 @@ internal static class FitProfile
                 nn.functional.mse_loss(net.forward(x), y).backward();
             });
             T("raw Adam step", () => optimizer.step());
+            T("raw forward (grad mode)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                net.forward(x);
+            });
+            var layer = model.Layers.OfType<Keras.Rnn.Layers.RNN>().Single();
+            var w = layer.TrainableWeights.Select(v => v.Value).ToList();
+            T("ours RecurrentKernels.Run fwd+bwd", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                var h0 = torch.zeros(spec.Batch, spec.Units);
+                var (seq, _) = RecurrentKernels.Run(RecurrentCell.Lstm, x, [h0, h0], w[0], w[1], w[2], null);
+                torch.autograd.grad([seq.select(1, -1).sum()], w);
+            });
+            T("ours RecurrentKernels.Run fwd (graph)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                var h0 = torch.zeros(spec.Batch, spec.Units);
+                RecurrentKernels.Run(RecurrentCell.Lstm, x, [h0, h0], w[0], w[1], w[2], null);
+            });
+            T("ours LstmKernel.Forward no_grad", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                using var g = torch.no_grad();
+                var h0 = torch.zeros(spec.Batch, spec.Units);
+                LstmKernel.Forward(x, h0, h0, w[0], w[1], w[2], null);
+            });
+            T("ours LstmKernel.Forward+Backward no_grad", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                using var g = torch.no_grad();
+                var h0 = torch.zeros(spec.Batch, spec.Units);
+                var r = LstmKernel.Forward(x, h0, h0, w[0], w[1], w[2], null);
+                var dH = torch.zeros(spec.Steps, spec.Batch, spec.Units);
+                LstmKernel.Backward(r, h0, h0, w[0], w[1], null, dH, null, [false, false, false, true, true, true], true);
+            });
+            T("ours layer.Apply fwd+bwd", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                torch.autograd.grad([layer.Apply(x, training: true).sum()], w);
+            });
             T("ours TrainOnBatch", () => model.TrainOnBatch(x, y));
             T("ours forward + loss + grad", () =>
             {

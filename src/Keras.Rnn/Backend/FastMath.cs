@@ -78,8 +78,20 @@ internal static unsafe class FastMath
     {
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
+        {
             for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
                 Tanh(Vector256.Load(source + j)).Store(destination + j);
+            if (j < n)
+            {
+                // The last partial block through a padded copy (cheaper than scalar tanh, and the same function).
+                float* block = stackalloc float[Vector256<float>.Count];
+                new Span<float>(block, Vector256<float>.Count).Clear();
+                new ReadOnlySpan<float>(source + j, n - j).CopyTo(new Span<float>(block, n - j));
+                Tanh(Vector256.Load(block)).Store(block);
+                new ReadOnlySpan<float>(block, n - j).CopyTo(new Span<float>(destination + j, n - j));
+                return;
+            }
+        }
         for (; j < n; j++) destination[j] = MathF.Tanh(source[j]);
     }
 }

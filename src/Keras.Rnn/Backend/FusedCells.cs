@@ -53,6 +53,7 @@ internal static unsafe class FusedCells
     internal static void LstmForwardStep(float* z, float* cPrev, float* hPrev, float* c, float* h, float* keep, int batch, int units)
     {
         int u = units;
+        float* tail = stackalloc float[7 * Lanes];
         for (int r = 0; r < batch; r++)
         {
             float* zi = z + (long)r * 4 * u, zf = zi + u, zg = zf + u, zo = zg + u;
@@ -62,20 +63,29 @@ internal static unsafe class FusedCells
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
-                for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+                for (; j <= u - Lanes; j += Lanes) LstmForwardBlock(zi + j, zf + j, zg + j, zo + j, cp + j, cr + j, hr + j, dropped);
+                if (j < u)
                 {
-                    var i = FastMath.Sigmoid(Vector256.Load(zi + j));
-                    var f = FastMath.Sigmoid(Vector256.Load(zf + j));
-                    var g = FastMath.Tanh(Vector256.Load(zg + j));
-                    var o = FastMath.Sigmoid(Vector256.Load(zo + j));
-                    i.Store(zi + j);
-                    f.Store(zf + j);
-                    g.Store(zg + j);
-                    o.Store(zo + j);
-                    if (dropped) continue;
-                    var cv = f * Vector256.Load(cp + j) + i * g;
-                    cv.Store(cr + j);
-                    (o * FastMath.Tanh(cv)).Store(hr + j);
+                    // The last partial block through a zero-padded copy: scalar exp and tanh would cost more than a block.
+                    int n = u - j;
+                    new Span<float>(tail, 7 * Lanes).Clear();
+                    float* ti = tail, tf = tail + Lanes, tg = tail + 2 * Lanes, to = tail + 3 * Lanes, tc = tail + 4 * Lanes;
+                    Copy(zi + j, ti, n);
+                    Copy(zf + j, tf, n);
+                    Copy(zg + j, tg, n);
+                    Copy(zo + j, to, n);
+                    Copy(cp + j, tc, n);
+                    LstmForwardBlock(ti, tf, tg, to, tc, tail + 5 * Lanes, tail + 6 * Lanes, dropped);
+                    Copy(ti, zi + j, n);
+                    Copy(tf, zf + j, n);
+                    Copy(tg, zg + j, n);
+                    Copy(to, zo + j, n);
+                    if (!dropped)
+                    {
+                        Copy(tail + 5 * Lanes, cr + j, n);
+                        Copy(tail + 6 * Lanes, hr + j, n);
+                    }
+                    j = u;
                 }
             }
             for (; j < u; j++)
@@ -92,10 +102,28 @@ internal static unsafe class FusedCells
             }
             if (dropped)
             {
-                new ReadOnlySpan<float>(cp, u).CopyTo(new Span<float>(cr, u));
-                new ReadOnlySpan<float>(hPrev + row, u).CopyTo(new Span<float>(hr, u));
+                Copy(cp, cr, u);
+                Copy(hPrev + row, hr, u);
             }
         }
+    }
+
+    /// <summary>One SIMD block of <see cref="LstmForwardStep"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LstmForwardBlock(float* zi, float* zf, float* zg, float* zo, float* cp, float* cr, float* hr, bool dropped)
+    {
+        var i = FastMath.Sigmoid(Vector256.Load(zi));
+        var f = FastMath.Sigmoid(Vector256.Load(zf));
+        var g = FastMath.Tanh(Vector256.Load(zg));
+        var o = FastMath.Sigmoid(Vector256.Load(zo));
+        i.Store(zi);
+        f.Store(zf);
+        g.Store(zg);
+        o.Store(zo);
+        if (dropped) return;
+        var cv = f * Vector256.Load(cp) + i * g;
+        cv.Store(cr);
+        (o * FastMath.Tanh(cv)).Store(hr);
     }
 
     /// <summary>
@@ -178,44 +206,58 @@ internal static unsafe class FusedCells
     internal static void GruForwardStep(float* gates, float* rec, float* recurrentBias, float* hPrev, float* recH, float* h, float* keep, int batch, int units)
     {
         int u = units;
+        float* tail = stackalloc float[12 * Lanes];
         for (int r = 0; r < batch; r++)
         {
             float* xz = gates + (long)r * 3 * u, xr = xz + u, xh = xr + u;
             float* rz = rec + (long)r * 3 * u, rr = rz + u, rh = rr + u;
             long row = (long)r * u;
             float* hp = hPrev + row, hr = h + row, kr = recH + row;
+            float* bz = recurrentBias, br = bz is null ? null : bz + u, bh = bz is null ? null : bz + 2 * u;
             bool dropped = Dropped(keep, r);
             int j = 0;
             if (Vector256.IsHardwareAccelerated)
             {
-                for (; j <= u - Vector256<float>.Count; j += Vector256<float>.Count)
+                for (; j <= u - Lanes; j += Lanes)
+                    GruForwardBlock(xz + j, xr + j, xh + j, rz + j, rr + j, rh + j, bz is null ? null : bz + j, br is null ? null : br + j,
+                        bh is null ? null : bh + j, hp + j, kr + j, hr + j, dropped);
+                if (j < u)
                 {
-                    Vector256<float> vz = Vector256.Load(xz + j) + Vector256.Load(rz + j), vr = Vector256.Load(xr + j) + Vector256.Load(rr + j);
-                    var vh = Vector256.Load(rh + j);
-                    if (recurrentBias is not null)
+                    // The last partial block through a zero-padded copy (see LstmForwardStep).
+                    int n = u - j;
+                    new Span<float>(tail, 12 * Lanes).Clear();
+                    float* t = tail;
+                    Copy(xz + j, t, n);
+                    Copy(xr + j, t + Lanes, n);
+                    Copy(xh + j, t + 2 * Lanes, n);
+                    Copy(rz + j, t + 3 * Lanes, n);
+                    Copy(rr + j, t + 4 * Lanes, n);
+                    Copy(rh + j, t + 5 * Lanes, n);
+                    Copy(hp + j, t + 9 * Lanes, n);
+                    if (bz is not null)
                     {
-                        vz += Vector256.Load(recurrentBias + j);
-                        vr += Vector256.Load(recurrentBias + u + j);
-                        vh += Vector256.Load(recurrentBias + 2 * u + j);
+                        Copy(bz + j, t + 6 * Lanes, n);
+                        Copy(br + j, t + 7 * Lanes, n);
+                        Copy(bh + j, t + 8 * Lanes, n);
                     }
-                    vz = FastMath.Sigmoid(vz);
-                    vr = FastMath.Sigmoid(vr);
-                    var candidate = FastMath.Tanh(FastMath.Mad(vr, vh, Vector256.Load(xh + j)));
-                    vz.Store(xz + j);
-                    vr.Store(xr + j);
-                    candidate.Store(xh + j);
-                    vh.Store(kr + j);
-                    if (!dropped) FastMath.Mad(vz, Vector256.Load(hp + j) - candidate, candidate).Store(hr + j);
+                    GruForwardBlock(t, t + Lanes, t + 2 * Lanes, t + 3 * Lanes, t + 4 * Lanes, t + 5 * Lanes, t + 6 * Lanes, t + 7 * Lanes,
+                        t + 8 * Lanes, t + 9 * Lanes, t + 10 * Lanes, t + 11 * Lanes, dropped);
+                    Copy(t, xz + j, n);
+                    Copy(t + Lanes, xr + j, n);
+                    Copy(t + 2 * Lanes, xh + j, n);
+                    Copy(t + 10 * Lanes, kr + j, n);
+                    if (!dropped) Copy(t + 11 * Lanes, hr + j, n);
+                    j = u;
                 }
             }
             for (; j < u; j++)
             {
                 float vz = xz[j] + rz[j], vr = xr[j] + rr[j], vh = rh[j];
-                if (recurrentBias is not null)
+                if (bz is not null)
                 {
-                    vz += recurrentBias[j];
-                    vr += recurrentBias[u + j];
-                    vh += recurrentBias[2 * u + j];
+                    vz += bz[j];
+                    vr += br[j];
+                    vh += bh[j];
                 }
                 vz = FastMath.Sigmoid(vz);
                 vr = FastMath.Sigmoid(vr);
@@ -226,8 +268,30 @@ internal static unsafe class FusedCells
                 kr[j] = vh;
                 if (!dropped) hr[j] = candidate + vz * (hp[j] - candidate);
             }
-            if (dropped) new ReadOnlySpan<float>(hp, u).CopyTo(new Span<float>(hr, u));
+            if (dropped) Copy(hp, hr, u);
         }
+    }
+
+    /// <summary>One SIMD block of <see cref="GruForwardStep"/> (bias pointers <c>null</c> without a recurrent bias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GruForwardBlock(float* xz, float* xr, float* xh, float* rz, float* rr, float* rh, float* bz, float* br, float* bh, float* hp,
+        float* kr, float* hr, bool dropped)
+    {
+        Vector256<float> vz = Vector256.Load(xz) + Vector256.Load(rz), vr = Vector256.Load(xr) + Vector256.Load(rr), vh = Vector256.Load(rh);
+        if (bz is not null)
+        {
+            vz += Vector256.Load(bz);
+            vr += Vector256.Load(br);
+            vh += Vector256.Load(bh);
+        }
+        vz = FastMath.Sigmoid(vz);
+        vr = FastMath.Sigmoid(vr);
+        var candidate = FastMath.Tanh(FastMath.Mad(vr, vh, Vector256.Load(xh)));
+        vz.Store(xz);
+        vr.Store(xr);
+        candidate.Store(xh);
+        vh.Store(kr);
+        if (!dropped) FastMath.Mad(vz, Vector256.Load(hp) - candidate, candidate).Store(hr);
     }
 
     /// <summary>
@@ -299,6 +363,11 @@ internal static unsafe class FusedCells
             }
         }
     }
+
+    /// <summary>Floats per SIMD block.</summary>
+    internal const int Lanes = 8;
+
+    private static void Copy(float* source, float* destination, int n) => new ReadOnlySpan<float>(source, n).CopyTo(new Span<float>(destination, n));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddInPlace(float* target, float* addend, int n)
