@@ -364,6 +364,106 @@ internal static unsafe class FusedCells
         }
     }
 
+    /// <summary>
+    /// Whether a step's recurrent product <c>(batch, units) · (units, G·units)</c> is small enough (under 256 kFLOP, e.g.
+    /// batch 32 × 20 units) that <see cref="AddProduct"/> and <see cref="AddProductTransposed"/> beat a libtorch call:
+    /// the time loop then makes no libtorch call and creates no tensor per step.
+    /// </summary>
+    internal static bool SmallProduct(long batch, long units, int gates) => 2.0 * batch * units * gates * units < 256e3;
+
+    /// <summary><c>c += a·b</c> for row-major <paramref name="a"/> <c>(rows, k)</c>, <paramref name="b"/> <c>(k, n)</c>, <paramref name="c"/> <c>(rows, n)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void AddProduct(float* a, float* b, float* c, int rows, int k, int n)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* ar = a + (long)r * k, cr = c + (long)r * n;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // 32 columns at a time in four accumulators, then 8.
+                for (; j <= n - 4 * Lanes; j += 4 * Lanes)
+                {
+                    Vector256<float> c0 = Vector256.Load(cr + j), c1 = Vector256.Load(cr + j + Lanes),
+                        c2 = Vector256.Load(cr + j + 2 * Lanes), c3 = Vector256.Load(cr + j + 3 * Lanes);
+                    for (int m = 0; m < k; m++)
+                    {
+                        var s = Vector256.Create(ar[m]);
+                        float* bm = b + (long)m * n + j;
+                        c0 = FastMath.Mad(s, Vector256.Load(bm), c0);
+                        c1 = FastMath.Mad(s, Vector256.Load(bm + Lanes), c1);
+                        c2 = FastMath.Mad(s, Vector256.Load(bm + 2 * Lanes), c2);
+                        c3 = FastMath.Mad(s, Vector256.Load(bm + 3 * Lanes), c3);
+                    }
+                    c0.Store(cr + j);
+                    c1.Store(cr + j + Lanes);
+                    c2.Store(cr + j + 2 * Lanes);
+                    c3.Store(cr + j + 3 * Lanes);
+                }
+                for (; j <= n - Lanes; j += Lanes)
+                {
+                    var c0 = Vector256.Load(cr + j);
+                    for (int m = 0; m < k; m++) c0 = FastMath.Mad(Vector256.Create(ar[m]), Vector256.Load(b + (long)m * n + j), c0);
+                    c0.Store(cr + j);
+                }
+            }
+            for (; j < n; j++)
+            {
+                float sum = cr[j];
+                for (int m = 0; m < k; m++) sum += ar[m] * b[(long)m * n + j];
+                cr[j] = sum;
+            }
+        }
+    }
+
+    /// <summary><c>c += a·bᵀ</c> for row-major <paramref name="a"/> <c>(rows, k)</c>, <paramref name="b"/> <c>(n, k)</c>, <paramref name="c"/> <c>(rows, n)</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void AddProductTransposed(float* a, float* b, float* c, int rows, int k, int n)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* ar = a + (long)r * k, cr = c + (long)r * n;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                // Four dot products at a time share the loads of a's row.
+                for (; j <= n - 4; j += 4)
+                {
+                    float* b0 = b + (long)j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
+                    Vector256<float> s0 = Vector256<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                    int m = 0;
+                    for (; m <= k - Lanes; m += Lanes)
+                    {
+                        var v = Vector256.Load(ar + m);
+                        s0 = FastMath.Mad(v, Vector256.Load(b0 + m), s0);
+                        s1 = FastMath.Mad(v, Vector256.Load(b1 + m), s1);
+                        s2 = FastMath.Mad(v, Vector256.Load(b2 + m), s2);
+                        s3 = FastMath.Mad(v, Vector256.Load(b3 + m), s3);
+                    }
+                    float d0 = Vector256.Sum(s0), d1 = Vector256.Sum(s1), d2 = Vector256.Sum(s2), d3 = Vector256.Sum(s3);
+                    for (; m < k; m++)
+                    {
+                        d0 += ar[m] * b0[m];
+                        d1 += ar[m] * b1[m];
+                        d2 += ar[m] * b2[m];
+                        d3 += ar[m] * b3[m];
+                    }
+                    cr[j] += d0;
+                    cr[j + 1] += d1;
+                    cr[j + 2] += d2;
+                    cr[j + 3] += d3;
+                }
+            }
+            for (; j < n; j++)
+            {
+                float* bj = b + (long)j * k;
+                float d = 0;
+                for (int m = 0; m < k; m++) d += ar[m] * bj[m];
+                cr[j] += d;
+            }
+        }
+    }
+
     /// <summary>Floats per SIMD block.</summary>
     internal const int Lanes = 8;
 

@@ -97,10 +97,25 @@ internal static class GruKernel
         h0 = h0.contiguous();
         recurrentBias = recurrentBias?.contiguous();
         var rec = torch.empty([b, 3 * units], h.dtype, h.device);
-        var hs = h.unbind(0);
         float* pg = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), ph0 = FusedCells.Pointer(h0), pRec = FusedCells.Pointer(rec);
         float* pRecH = FusedCells.Pointer(recurrent), pBias = FusedCells.PointerOrNull(recurrentBias), pk = FusedCells.PointerOrNull(keep);
         long block = b * units;
+        if (FusedCells.SmallProduct(b, units, 3))
+        {
+            // A small layer: the recurrent product in C# too — no libtorch call and no tensor per step.
+            float* pu = FusedCells.Pointer(recurrentKernel.contiguous());
+            var recSpan = new Span<float>(pRec, (int)(3 * block));
+            for (int t = 0; t < steps; t++)
+            {
+                float* hp = t == 0 ? ph0 : ph + (t - 1) * block;
+                recSpan.Clear();
+                FusedCells.AddProduct(hp, pu, pRec, (int)b, (int)units, 3 * (int)units);
+                FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, hp, pRecH + t * block, ph + t * block, pk is null ? null : pk + t * b,
+                    (int)b, (int)units);
+            }
+            return;
+        }
+        var hs = h.unbind(0);
         Tensor hPrev = h0;
         for (int t = 0; t < steps; t++)
         {
@@ -136,11 +151,14 @@ internal static class GruKernel
             float* pRec = FusedCells.Pointer(dRec), pdRecH = FusedCells.Pointer(dRecH);
             long block = b * units;
             float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
+            bool small = FusedCells.SmallProduct(b, units, 3);
+            float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
             for (long t = steps - 1; t >= 0; t--)
             {
                 FusedCells.GruBackwardStep(pg + t * 3 * block, pRecH + t * block, t == 0 ? ph0 : ph + (t - 1) * block, pin is null ? null : pin + t * block,
                     pCur, pz + t * 3 * block, pRec, pdRecH + t * block, pNext, pk is null ? null : pk + t * b, (int)b, (int)units);
-                dhNext.addmm_(dRec, recurrentT);
+                if (small) FusedCells.AddProductTransposed(pRec, pu, pNext, (int)b, 3 * (int)units, (int)units);
+                else dhNext.addmm_(dRec, recurrentT);
                 (dhCur, dhNext) = (dhNext, dhCur);
                 var swap = pCur;
                 pCur = pNext;

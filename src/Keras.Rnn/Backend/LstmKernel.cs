@@ -75,11 +75,24 @@ internal static class LstmKernel
         using var views = torch.NewDisposeScope();
         h0 = h0.contiguous();
         c0 = c0.contiguous();
-        var z = gates.view(steps, b, 4 * units).unbind(0);
-        var hs = h.unbind(0);
         float* pz = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), pc = FusedCells.Pointer(c);
         float* ph0 = FusedCells.Pointer(h0), pc0 = FusedCells.Pointer(c0), pk = FusedCells.PointerOrNull(keep);
         long stateBlock = b * units;
+        if (FusedCells.SmallProduct(b, units, 4))
+        {
+            // A small layer: the recurrent product in C# too — no libtorch call and no tensor per step.
+            float* pu = FusedCells.Pointer(recurrentKernel.contiguous());
+            for (int t = 0; t < steps; t++)
+            {
+                float* hp = t == 0 ? ph0 : ph + (t - 1) * stateBlock;
+                FusedCells.AddProduct(hp, pu, pz + t * 4 * stateBlock, (int)b, (int)units, 4 * (int)units);
+                FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, hp, pc + t * stateBlock,
+                    ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
+            }
+            return;
+        }
+        var z = gates.view(steps, b, 4 * units).unbind(0);
+        var hs = h.unbind(0);
         Tensor hPrev = h0;
         for (int t = 0; t < steps; t++)
         {
@@ -112,17 +125,20 @@ internal static class LstmKernel
         {
             c0 = c0.contiguous();
             var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
-            var dzSteps = dz.view(steps, b, 4 * units).unbind(0);
+            bool small = FusedCells.SmallProduct(b, units, 4);
+            var dzSteps = small ? null : dz.view(steps, b, 4 * units).unbind(0);
             float* pg = FusedCells.Pointer(r.Gates), pc = FusedCells.Pointer(r.C), pc0 = FusedCells.Pointer(c0), pdz = FusedCells.Pointer(dz);
             float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pdc = FusedCells.Pointer(dc), pt = FusedCells.Pointer(tanhC);
             long stateBlock = b * units;
             float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
+            float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
             for (long t = steps - 1; t >= 0; t--)
             {
                 FusedCells.LstmBackwardStep(pg + t * 4 * stateBlock, pc + t * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock,
                     pin is null ? null : pin + t * stateBlock, pCur, pdc, pdz + t * 4 * stateBlock, pNext, pk is null ? null : pk + t * b, pt, (int)b,
                     (int)units);
-                dhNext.addmm_(dzSteps[t], recurrentT);
+                if (small) FusedCells.AddProductTransposed(pdz + t * 4 * stateBlock, pu, pNext, (int)b, 4 * (int)units, (int)units);
+                else dhNext.addmm_(dzSteps![t], recurrentT);
                 (dhCur, dhNext) = (dhNext, dhCur);
                 var swap = pCur;
                 pCur = pNext;
