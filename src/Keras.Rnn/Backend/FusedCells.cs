@@ -365,6 +365,198 @@ internal static unsafe class FusedCells
     }
 
     /// <summary>
+    /// GRU (<c>reset_after=False</c>) step, first part, after <c>[z, r] += h·U_zr</c>: activates <c>z</c>, <c>r</c> of
+    /// <paramref name="gates"/> <c>(B, 3u)</c> in place and writes <paramref name="q"/> <c>= r ⊙ h_prev</c> <c>(B, u)</c>,
+    /// the left factor of the candidate's recurrent product.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruResetBeforeGates(float* gates, float* hPrev, float* q, int batch, int units)
+    {
+        int u = units;
+        float* tail = stackalloc float[3 * Lanes];
+        for (int r = 0; r < batch; r++)
+        {
+            float* gz = gates + (long)r * 3 * u, gr = gz + u;
+            long row = (long)r * u;
+            float* hp = hPrev + row, qr = q + row;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j <= u - Lanes; j += Lanes) GruResetBeforeGatesBlock(gz + j, gr + j, hp + j, qr + j);
+                if (j < u)
+                {
+                    int n = u - j;
+                    new Span<float>(tail, 3 * Lanes).Clear();
+                    Copy(gz + j, tail, n);
+                    Copy(gr + j, tail + Lanes, n);
+                    Copy(hp + j, tail + 2 * Lanes, n);
+                    GruResetBeforeGatesBlock(tail, tail + Lanes, tail + 2 * Lanes, tail + 2 * Lanes);
+                    Copy(tail, gz + j, n);
+                    Copy(tail + Lanes, gr + j, n);
+                    Copy(tail + 2 * Lanes, qr + j, n);
+                    j = u;
+                }
+            }
+            for (; j < u; j++)
+            {
+                gz[j] = FastMath.Sigmoid(gz[j]);
+                gr[j] = FastMath.Sigmoid(gr[j]);
+                qr[j] = gr[j] * hp[j];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GruResetBeforeGatesBlock(float* gz, float* gr, float* hp, float* q)
+    {
+        var z = FastMath.Sigmoid(Vector256.Load(gz));
+        var reset = FastMath.Sigmoid(Vector256.Load(gr));
+        z.Store(gz);
+        reset.Store(gr);
+        (reset * Vector256.Load(hp)).Store(q);
+    }
+
+    /// <summary>
+    /// GRU (<c>reset_after=False</c>) step, second part, after <c>ĥ_pre += q·U_h</c>: <c>ĥ = tanh(ĥ_pre)</c> in place and
+    /// <c>h = ĥ + z·(h_prev − ĥ)</c> (rows with keep 0: <c>h_prev</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruResetBeforeState(float* gates, float* hPrev, float* h, float* keep, int batch, int units)
+    {
+        int u = units;
+        float* tail = stackalloc float[4 * Lanes];
+        for (int r = 0; r < batch; r++)
+        {
+            float* gz = gates + (long)r * 3 * u, gh = gz + 2 * u;
+            long row = (long)r * u;
+            float* hp = hPrev + row, hr = h + row;
+            bool dropped = Dropped(keep, r);
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j <= u - Lanes; j += Lanes) GruResetBeforeStateBlock(gz + j, gh + j, hp + j, hr + j, dropped);
+                if (j < u)
+                {
+                    int n = u - j;
+                    new Span<float>(tail, 4 * Lanes).Clear();
+                    Copy(gz + j, tail, n);
+                    Copy(gh + j, tail + Lanes, n);
+                    Copy(hp + j, tail + 2 * Lanes, n);
+                    GruResetBeforeStateBlock(tail, tail + Lanes, tail + 2 * Lanes, tail + 3 * Lanes, dropped);
+                    Copy(tail + Lanes, gh + j, n);
+                    if (!dropped) Copy(tail + 3 * Lanes, hr + j, n);
+                    j = u;
+                }
+            }
+            for (; j < u; j++)
+            {
+                float candidate = MathF.Tanh(gh[j]);
+                gh[j] = candidate;
+                if (!dropped) hr[j] = candidate + gz[j] * (hp[j] - candidate);
+            }
+            if (dropped) Copy(hp, hr, u);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GruResetBeforeStateBlock(float* gz, float* gh, float* hp, float* hr, bool dropped)
+    {
+        var candidate = FastMath.Tanh(Vector256.Load(gh));
+        candidate.Store(gh);
+        if (!dropped) FastMath.Mad(Vector256.Load(gz), Vector256.Load(hp) - candidate, candidate).Store(hr);
+    }
+
+    /// <summary>
+    /// GRU (<c>reset_after=False</c>) backward through one step, first part. <paramref name="dh"/>: what flowed back into
+    /// this step's <c>h</c> from later steps (plus <paramref name="incoming"/>, the gradient of the step's output, or
+    /// <c>null</c>). Overwrites the step's <paramref name="gates"/> <c>(B, 3u)</c>: <c>z</c> by its gradient before the
+    /// sigmoid, <c>ĥ</c> by <c>a = dh·(1 − z)(1 − ĥ²)</c> (the candidate's gradient before tanh); <c>r</c> stays for the
+    /// second part. Sets <paramref name="next"/> to <c>dh·z</c> (masked rows: <c>dh</c>, and zero gate gradients).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruResetBeforeBackwardGates(float* gates, float* hPrev, float* incoming, float* dh, float* next, float* keep, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            long row = (long)r * u;
+            float* dhr = dh + row, nr = next + row;
+            if (incoming is not null) AddInPlace(dhr, incoming + row, u);
+            float* gz = gates + 3 * row, gh = gz + 2 * u, hp = hPrev + row;
+            if (Dropped(keep, r))
+            {
+                new Span<float>(gz, 3 * u).Clear();
+                Copy(dhr, nr, u);
+                continue;
+            }
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var one = Vector256<float>.One;
+                for (; j <= u - Lanes; j += Lanes)
+                {
+                    var z = Vector256.Load(gz + j);
+                    var c = Vector256.Load(gh + j);
+                    var d = Vector256.Load(dhr + j);
+                    (d * (Vector256.Load(hp + j) - c) * z * (one - z)).Store(gz + j);
+                    (d * (one - z) * (one - c * c)).Store(gh + j);
+                    (d * z).Store(nr + j);
+                }
+            }
+            for (; j < u; j++)
+            {
+                float z = gz[j], c = gh[j], d = dhr[j];
+                gz[j] = d * (hp[j] - c) * z * (1 - z);
+                gh[j] = d * (1 - z) * (1 - c * c);
+                nr[j] = d * z;
+            }
+        }
+    }
+
+    /// <summary>
+    /// GRU (<c>reset_after=False</c>) backward, second part, after <paramref name="dq"/> <c>= a·U_hᵀ</c> (the gradient of
+    /// <c>q = r ⊙ h_prev</c>): keeps <c>q</c> in <paramref name="q"/> <c>(B, u)</c> for the recurrent kernel's gradient,
+    /// overwrites <c>r</c> in <paramref name="gates"/> by its gradient before the sigmoid and adds <c>dq·r</c> to
+    /// <paramref name="next"/>. Masked rows: <c>q = 0</c> (their <c>a</c> is zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GruResetBeforeBackwardReset(float* gates, float* hPrev, float* dq, float* next, float* q, float* keep, int batch, int units)
+    {
+        int u = units;
+        for (int r = 0; r < batch; r++)
+        {
+            long row = (long)r * u;
+            float* gr = gates + 3 * row + u, hp = hPrev + row, dqr = dq + row, nr = next + row, qr = q + row;
+            if (Dropped(keep, r))
+            {
+                new Span<float>(qr, u).Clear();
+                continue;
+            }
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var one = Vector256<float>.One;
+                for (; j <= u - Lanes; j += Lanes)
+                {
+                    var reset = Vector256.Load(gr + j);
+                    var h = Vector256.Load(hp + j);
+                    var g = Vector256.Load(dqr + j);
+                    (reset * h).Store(qr + j);
+                    (g * h * reset * (one - reset)).Store(gr + j);
+                    FastMath.Mad(g, reset, Vector256.Load(nr + j)).Store(nr + j);
+                }
+            }
+            for (; j < u; j++)
+            {
+                float reset = gr[j], h = hp[j], g = dqr[j];
+                qr[j] = reset * h;
+                gr[j] = g * h * reset * (1 - reset);
+                nr[j] += g * reset;
+            }
+        }
+    }
+
+    /// <summary>
     /// Whether a step's recurrent product <c>(batch, units) · (units, G·units)</c> is small enough (under 256 kFLOP, e.g.
     /// batch 32 × 20 units) that <see cref="AddProduct"/> and <see cref="AddProductTransposed"/> beat a libtorch call:
     /// the time loop then makes no libtorch call and creates no tensor per step.

@@ -37,6 +37,11 @@ internal static class GruKernel
                 return new Result(x2, gates, recurrent, h);
             }
         }
+        else if (FusedCells.AppliesTo(gates))
+        {
+            FusedForwardResetBefore(gates, h0, recurrentKernel, keep, h);
+            return new Result(x2, gates, null, h);
+        }
         using (var views = torch.NewDisposeScope())
         {
             var g3 = gates.view(steps, b, 3 * units);
@@ -126,6 +131,92 @@ internal static class GruKernel
         }
     }
 
+    /// <summary>The reset_after=False time loop of <see cref="Forward"/> with the element-wise parts in <see cref="FusedCells"/> passes.</summary>
+    private static unsafe void FusedForwardResetBefore(Tensor gates, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor h)
+    {
+        long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
+        using var views = torch.NewDisposeScope();
+        h0 = h0.contiguous();
+        var g3 = gates.view(steps, b, 3 * units);
+        var zr = g3.narrow(2, 0, 2 * units).unbind(0);
+        var candidates = g3.narrow(2, 2 * units, units).unbind(0);
+        var kernelZr = recurrentKernel.narrow(1, 0, 2 * units);
+        var kernelH = recurrentKernel.narrow(1, 2 * units, units);
+        var q = torch.empty([b, units], h.dtype, h.device);
+        var hs = h.unbind(0);
+        float* pg = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), ph0 = FusedCells.Pointer(h0), pq = FusedCells.Pointer(q);
+        float* pk = FusedCells.PointerOrNull(keep);
+        long block = b * units;
+        Tensor hPrev = h0;
+        for (int t = 0; t < steps; t++)
+        {
+            float* hp = t == 0 ? ph0 : ph + (t - 1) * block;
+            zr[t].addmm_(hPrev, kernelZr);
+            FusedCells.GruResetBeforeGates(pg + t * 3 * block, hp, pq, (int)b, (int)units);
+            candidates[t].addmm_(q, kernelH);
+            FusedCells.GruResetBeforeState(pg + t * 3 * block, hp, ph + t * block, pk is null ? null : pk + t * b, (int)b, (int)units);
+            hPrev = hs[t];
+        }
+    }
+
+    /// <summary>
+    /// The reset_after=False backward time loop with the element-wise parts in <see cref="FusedCells"/> passes: the gate
+    /// gradients (before activation) written over the gates <c>(T·B, 3u)</c>, the products <c>q = r ⊙ h_prev</c> of every
+    /// step <c>(T·B, u)</c> (for the recurrent kernel's gradient) and the gradient of <c>h0</c>.
+    /// </summary>
+    private static unsafe (Tensor Dz, Tensor Q, Tensor Dh0) FusedBackwardResetBefore(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor? dH)
+    {
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        var dz = r.Gates;
+        var q = torch.empty([steps * b, units], r.H.dtype, r.H.device);
+        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhNext = torch.empty_like(dhCur);
+        using (var views = torch.NewDisposeScope())
+        {
+            h0 = h0.contiguous();
+            var kernelZrT = recurrentKernel.narrow(1, 0, 2 * units).t().contiguous();
+            var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
+            var g3 = dz.view(steps, b, 3 * units);
+            var zrGrad = g3.narrow(2, 0, 2 * units).unbind(0);
+            var candidateGrad = g3.narrow(2, 2 * units, units).unbind(0);
+            var dq = torch.empty([b, units], r.H.dtype, r.H.device);
+            var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
+            float* pg = FusedCells.Pointer(dz), ph = FusedCells.Pointer(r.H), ph0 = FusedCells.Pointer(h0), pq = FusedCells.Pointer(q);
+            float* pdq = FusedCells.Pointer(dq), pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep);
+            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
+            long block = b * units;
+            for (long t = steps - 1; t >= 0; t--)
+            {
+                float* hp = t == 0 ? ph0 : ph + (t - 1) * block, gt = pg + t * 3 * block, kt = pk is null ? null : pk + t * b;
+                FusedCells.GruResetBeforeBackwardGates(gt, hp, pin is null ? null : pin + t * block, pCur, pNext, kt, (int)b, (int)units);
+                dq.addmm_(candidateGrad[t], kernelHT, beta: 0);
+                FusedCells.GruResetBeforeBackwardReset(gt, hp, pdq, pNext, pq + t * block, kt, (int)b, (int)units);
+                dhNext.addmm_(zrGrad[t], kernelZrT);
+                (dhCur, dhNext) = (dhNext, dhCur);
+                var swap = pCur;
+                pCur = pNext;
+                pNext = swap;
+            }
+        }
+        return (dz, q, dhCur);
+    }
+
+    /// <summary>
+    /// The activated reset_after=False gates <c>[z, r, ĥ]</c> of every step from what the forward pass saved, without a
+    /// time loop — for a second backward pass through a graph whose first one overwrote them.
+    /// </summary>
+    internal static Tensor RecomputeGatesResetBefore(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    {
+        long units = r.H.shape[2];
+        var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
+        using var scope = torch.NewDisposeScope();
+        var previous = RecurrentKernels.PreviousStates(h0, r.H);
+        var zr = gates.narrow(1, 0, 2 * units);
+        zr.addmm_(previous, recurrentKernel.narrow(1, 0, 2 * units)).sigmoid_();
+        gates.narrow(1, 2 * units, units).addmm_(previous.mul_(gates.narrow(1, units, units)), recurrentKernel.narrow(1, 2 * units, units)).tanh_();
+        return gates;
+    }
+
     /// <summary>
     /// The reset_after backward time loop with each step's element-wise part in one <see cref="FusedCells"/> pass: the
     /// gradient of the input projection <c>(T·B, 3u)</c>, the candidate block of the gradient of <c>h·U + b1</c>
@@ -207,6 +298,15 @@ internal static class GruKernel
                 ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, dZr), RecurrentKernels.PreviousTransposedTimes(h0, r.H, dRecH)], 1)
                 : null;
             var fdb = fdbInput is null ? null : torch.stack([fdbInput, torch.cat([fdbInput.narrow(0, 0, 2 * units), dRecH.sum(0L)])]);
+            return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
+        }
+        if (!resetAfter && overwriteGates && FusedCells.AppliesTo(r.Gates))
+        {
+            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH);
+            var (fdx, fdk, fdb) = RecurrentKernels.ProjectionGradients(fdz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
+            var fdr = needs[3]
+                ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, fdz.narrow(1, 0, 2 * units)), q.t().mm(fdz.narrow(1, 2 * units, units))], 1)
+                : null;
             return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
         }
         var g4 = r.Gates.view(steps, b, 3, units);
@@ -350,12 +450,18 @@ internal static class GruKernel
             bool resetAfter = (bool)ctx.get_data("resetAfter");
             bool hasBias = (bool)ctx.get_data("hasBias");
             var r = new Result(saved[0], saved[1], RecurrentKernels.Has(saved[2]) ? saved[2] : null, saved[3]);
-            // The first backward pass (fused reset_after path) writes the gate gradients over the saved gates; a second one
-            // through the same graph (retain_graph) recomputes them first.
+            // The first backward pass (fused CPU path) writes the gate gradients over the saved gates; a second one through
+            // the same graph (retain_graph) recomputes them first.
             var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
+            var savedBias = RecurrentKernels.Has(saved[8]) ? saved[8] : null;
             if (overwritten.Value)
-                r = r with { Gates = RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], RecurrentKernels.Has(saved[8]) ? saved[8] : null) };
-            else overwritten.Value = resetAfter && FusedCells.AppliesTo(r.Gates);
+                r = r with
+                {
+                    Gates = resetAfter
+                        ? RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], savedBias)
+                        : RecomputeGatesResetBefore(r, saved[4], saved[5], saved[6], savedBias),
+                };
+            else overwritten.Value = FusedCells.AppliesTo(r.Gates);
             var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
                 gradOutputs[0], needs, resetAfter, overwriteGates: true);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
