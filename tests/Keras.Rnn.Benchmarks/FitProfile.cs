@@ -94,14 +94,7 @@ internal static class FitProfile
                 grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
                 model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
             });
-            foreach (var p in pieces) for (int i = 0; i < 20; i++) p.A();
-            var times = pieces.Select(_ => new List<double>()).ToArray();
-            int rounds = options.Quick ? 10 : 60, per = 5;
-            for (int r = 0; r < rounds; r++)
-                for (int k = 0; k < pieces.Count; k++)
-                    times[k].Add(Harness.Time(() => { for (int i = 0; i < per; i++) pieces[k].A(); }) * 1000 / per);
-            for (int k = 0; k < pieces.Count; k++)
-                Console.WriteLine($"  {label,-6} {pieces[k].Name,-44} median {Harness.F(Harness.Median(times[k]), "F1"),8} µs, min {Harness.F(times[k].Min(), "F1"),8} µs");
+            Harness.RoundRobin(pieces, options.Quick, 20, label);
         }
         RecurrentKernels.Mode = RecurrentKernelMode.Auto;
     }

@@ -167,6 +167,22 @@ internal static class Harness
     /// garbage and trims the heap first, then resets the kernel's high-water mark (<c>/proc/self/clear_refs</c>).
     /// <c>null</c> where the kernel does not allow it.
     /// </summary>
+    /// <summary>
+    /// Times each piece after <paramref name="warmup"/> calls, round-robin (one batch of five calls per piece per round,
+    /// so all see the same machine load), and prints the median and minimum µs per call, prefixed by <paramref name="label"/>.
+    /// </summary>
+    public static void RoundRobin(IReadOnlyList<(string Name, Action A)> pieces, bool quick, int warmup, string label)
+    {
+        foreach (var p in pieces) for (int i = 0; i < warmup; i++) p.A();
+        var times = pieces.Select(_ => new List<double>()).ToArray();
+        int rounds = quick ? 10 : 60, per = 5;
+        for (int r = 0; r < rounds; r++)
+            for (int k = 0; k < pieces.Count; k++)
+                times[k].Add(Time(() => { for (int i = 0; i < per; i++) pieces[k].A(); }) * 1000 / per);
+        for (int k = 0; k < pieces.Count; k++)
+            Console.WriteLine($"  {label,-6} {pieces[k].Name,-44} median {F(Median(times[k]), "F1"),8} µs, min {F(times[k].Min(), "F1"),8} µs");
+    }
+
     public static double? PeakMb(Action action)
     {
         GC.Collect();

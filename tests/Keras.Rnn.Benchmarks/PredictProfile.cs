@@ -103,15 +103,7 @@ internal static class PredictProfile
                     FusedRnn.Gru(x, torch.zeros(1, 256), FusedRnn.GruParameters(kv, rkv, bv, cache), null, false);
                 });
             }
-            foreach (var p in pieces) for (int i = 0; i < 10; i++) p.A();
-
-            var times = pieces.Select(_ => new List<double>()).ToArray();
-            int rounds = options.Quick ? 10 : 60, per = 5;
-            for (int r = 0; r < rounds; r++)
-                for (int k = 0; k < pieces.Count; k++)
-                    times[k].Add(Harness.Time(() => { for (int i = 0; i < per; i++) pieces[k].A(); }) * 1000 / per);
-            for (int k = 0; k < pieces.Count; k++)
-                Console.WriteLine($"  {cell} {pieces[k].Name,-44} median {Harness.F(Harness.Median(times[k]), "F1"),8} µs, min {Harness.F(times[k].Min(), "F1"),8} µs");
+            Harness.RoundRobin(pieces, options.Quick, 10, cell.ToString());
         }
     }
 }

@@ -677,3 +677,42 @@ internal static unsafe class FusedCells
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
 }
+
+/// <summary>
+/// The two <c>(B, u)</c> state-gradient buffers of a fused backward time loop, used alternately: <see cref="Current"/>
+/// holds what flowed back into the current step's state, <see cref="Next"/> receives what flows on to the previous
+/// step; <see cref="Swap"/> moves to the previous step.
+/// </summary>
+internal sealed unsafe class StateGradients
+{
+    /// <summary>Zeros for <see cref="Current"/> (nothing flows into the last step's state from later steps).</summary>
+    public StateGradients(long batch, long units, Tensor like)
+    {
+        Current = torch.zeros([batch, units], like.dtype, like.device);
+        Next = torch.empty_like(Current);
+        CurrentPointer = FusedCells.Pointer(Current);
+        NextPointer = FusedCells.Pointer(Next);
+    }
+
+    /// <summary>The gradient flowing into the current step's state; after the last <see cref="Swap"/>, that of the initial state.</summary>
+    public Tensor Current { get; private set; }
+
+    /// <summary>The buffer for the gradient flowing to the previous step.</summary>
+    public Tensor Next { get; private set; }
+
+    /// <summary>The address of <see cref="Current"/>'s data.</summary>
+    public float* CurrentPointer { get; private set; }
+
+    /// <summary>The address of <see cref="Next"/>'s data.</summary>
+    public float* NextPointer { get; private set; }
+
+    /// <summary>Steps back: the next buffer becomes the current one.</summary>
+    public void Swap()
+    {
+        (Current, Next) = (Next, Current);
+        float* current = CurrentPointer;
+        CurrentPointer = NextPointer;
+        NextPointer = current;
+    }
+}
+

@@ -169,8 +169,7 @@ internal static class GruKernel
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var dz = r.Gates;
         var q = torch.empty([steps * b, units], r.H.dtype, r.H.device);
-        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
-        var dhNext = torch.empty_like(dhCur);
+        var dh = new StateGradients(b, units, r.H);
         using (var views = torch.NewDisposeScope())
         {
             h0 = h0.contiguous();
@@ -183,22 +182,19 @@ internal static class GruKernel
             var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
             float* pg = FusedCells.Pointer(dz), ph = FusedCells.Pointer(r.H), ph0 = FusedCells.Pointer(h0), pq = FusedCells.Pointer(q);
             float* pdq = FusedCells.Pointer(dq), pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep);
-            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
             long block = b * units;
             for (long t = steps - 1; t >= 0; t--)
             {
                 float* hp = t == 0 ? ph0 : ph + (t - 1) * block, gt = pg + t * 3 * block, kt = pk is null ? null : pk + t * b;
-                FusedCells.GruResetBeforeBackwardGates(gt, hp, pin is null ? null : pin + t * block, pCur, pNext, kt, (int)b, (int)units);
+                FusedCells.GruResetBeforeBackwardGates(gt, hp, pin is null ? null : pin + t * block, dh.CurrentPointer, dh.NextPointer, kt, (int)b,
+                    (int)units);
                 dq.addmm_(candidateGrad[t], kernelHT, beta: 0);
-                FusedCells.GruResetBeforeBackwardReset(gt, hp, pdq, pNext, pq + t * block, kt, (int)b, (int)units);
-                dhNext.addmm_(zrGrad[t], kernelZrT);
-                (dhCur, dhNext) = (dhNext, dhCur);
-                var swap = pCur;
-                pCur = pNext;
-                pNext = swap;
+                FusedCells.GruResetBeforeBackwardReset(gt, hp, pdq, dh.NextPointer, pq + t * block, kt, (int)b, (int)units);
+                dh.Next.addmm_(zrGrad[t], kernelZrT);
+                dh.Swap();
             }
         }
-        return (dz, q, dhCur);
+        return (dz, q, dh.Current);
     }
 
     /// <summary>
@@ -229,8 +225,7 @@ internal static class GruKernel
         // Each step's gates are read once, just before its gradients are written: they can share the buffer.
         var dzIn = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
         var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
-        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
-        var dhNext = torch.empty_like(dhCur);
+        var dh = new StateGradients(b, units, r.H);
         var recurrentT = recurrentKernel.t().contiguous();
         using (var views = torch.NewDisposeScope())
         {
@@ -241,22 +236,19 @@ internal static class GruKernel
             float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pz = FusedCells.Pointer(dzIn);
             float* pRec = FusedCells.Pointer(dRec), pdRecH = FusedCells.Pointer(dRecH);
             long block = b * units;
-            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
             bool small = FusedCells.SmallProduct(b, units, 3);
             float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
             for (long t = steps - 1; t >= 0; t--)
             {
                 FusedCells.GruBackwardStep(pg + t * 3 * block, pRecH + t * block, t == 0 ? ph0 : ph + (t - 1) * block, pin is null ? null : pin + t * block,
-                    pCur, pz + t * 3 * block, pRec, pdRecH + t * block, pNext, pk is null ? null : pk + t * b, (int)b, (int)units);
-                if (small) FusedCells.AddProductTransposed(pRec, pu, pNext, (int)b, 3 * (int)units, (int)units);
-                else dhNext.addmm_(dRec, recurrentT);
-                (dhCur, dhNext) = (dhNext, dhCur);
-                var swap = pCur;
-                pCur = pNext;
-                pNext = swap;
+                    dh.CurrentPointer, pz + t * 3 * block, pRec, pdRecH + t * block, dh.NextPointer, pk is null ? null : pk + t * b, (int)b,
+                    (int)units);
+                if (small) FusedCells.AddProductTransposed(pRec, pu, dh.NextPointer, (int)b, 3 * (int)units, (int)units);
+                else dh.Next.addmm_(dRec, recurrentT);
+                dh.Swap();
             }
         }
-        return (dzIn, dRecH, dhCur);
+        return (dzIn, dRecH, dh.Current);
     }
 
     /// <summary>

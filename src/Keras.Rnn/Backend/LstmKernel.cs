@@ -115,9 +115,8 @@ internal static class LstmKernel
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var dz = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
-        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
-        var dhNext = torch.empty_like(dhCur);
-        var dc = torch.zeros_like(dhCur);
+        var dh = new StateGradients(b, units, r.H);
+        var dc = torch.zeros_like(dh.Current);
         if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
         var recurrentT = recurrentKernel.t().contiguous();
         var tanhC = torch.empty([units], r.H.dtype, r.H.device);
@@ -130,22 +129,18 @@ internal static class LstmKernel
             float* pg = FusedCells.Pointer(r.Gates), pc = FusedCells.Pointer(r.C), pc0 = FusedCells.Pointer(c0), pdz = FusedCells.Pointer(dz);
             float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pdc = FusedCells.Pointer(dc), pt = FusedCells.Pointer(tanhC);
             long stateBlock = b * units;
-            float* pCur = FusedCells.Pointer(dhCur), pNext = FusedCells.Pointer(dhNext);
             float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
             for (long t = steps - 1; t >= 0; t--)
             {
                 FusedCells.LstmBackwardStep(pg + t * 4 * stateBlock, pc + t * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock,
-                    pin is null ? null : pin + t * stateBlock, pCur, pdc, pdz + t * 4 * stateBlock, pNext, pk is null ? null : pk + t * b, pt, (int)b,
-                    (int)units);
-                if (small) FusedCells.AddProductTransposed(pdz + t * 4 * stateBlock, pu, pNext, (int)b, 4 * (int)units, (int)units);
-                else dhNext.addmm_(dzSteps![t], recurrentT);
-                (dhCur, dhNext) = (dhNext, dhCur);
-                var swap = pCur;
-                pCur = pNext;
-                pNext = swap;
+                    pin is null ? null : pin + t * stateBlock, dh.CurrentPointer, pdc, pdz + t * 4 * stateBlock, dh.NextPointer,
+                    pk is null ? null : pk + t * b, pt, (int)b, (int)units);
+                if (small) FusedCells.AddProductTransposed(pdz + t * 4 * stateBlock, pu, dh.NextPointer, (int)b, 4 * (int)units, (int)units);
+                else dh.Next.addmm_(dzSteps![t], recurrentT);
+                dh.Swap();
             }
         }
-        return (dz, dhCur, dc);
+        return (dz, dh.Current, dc);
     }
 
     /// <summary>
