@@ -54,6 +54,16 @@ internal static class MemoryProfile
                         torch.autograd.grad([pred[0].sub(yb).square().mean()], model.TrainableWeights.Select(v => v.Value).ToList());
                     }) ?? 0);
                 }
+                foreach (int n in new[] { 1, 2, 4 })
+                {
+                    var xn = x.narrow(0, 0, n * spec.Batch);
+                    var yn = y.narrow(0, 0, n * spec.Batch);
+                    double plain = Harness.PeakMb(() => model.Fit(xn, yn, batchSize: spec.Batch, epochs: 1, verbose: 0)) ?? 0;
+                    var collect = new Keras.Rnn.Callbacks.LambdaCallback(onTrainBatchEnd: (_, _) => { GC.Collect(); GC.WaitForPendingFinalizers(); });
+                    double collected = Harness.PeakMb(() => model.Fit(xn, yn, batchSize: spec.Batch, epochs: 1, verbose: 0, callbacks: [collect])) ?? 0;
+                    double rawN = Harness.PeakMb(() => raw.Epoch(xn, yn, spec.Batch)) ?? 0;
+                    Console.WriteLine($"    {n} batches: Fit {plain,6:F1} MB, Fit with GC after each batch {collected,6:F1} MB, raw {rawN,6:F1} MB");
+                }
                 Console.WriteLine($"  {cell,-10} {mask,-5} Fit {Harness.Median(fit),6:F1} MB  raw {Harness.Median(rawPeak),6:F1} MB  layer fwd {Harness.Median(fwd),6:F1} MB  layer fwd+bwd {Harness.Median(fwdBwd),6:F1} MB  TrainOnBatch {Harness.Median(onBatch),6:F1} MB  model fwd+grad {Harness.Median(modelGrad),6:F1} MB");
             }
     }
