@@ -278,10 +278,11 @@ internal static class GruKernel
     /// are never modified (a graph kept with <c>retain_graph</c> can run backward again).
     /// </remarks>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
-        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false)
+        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false, bool? fused = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        if (resetAfter && FusedCells.AppliesTo(r.Gates))
+        bool useFused = fused ?? FusedCells.AppliesTo(r.Gates);
+        if (resetAfter && useFused)
         {
             var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, overwriteGates);
             var dZr = dzIn.narrow(1, 0, 2 * units);
@@ -292,7 +293,7 @@ internal static class GruKernel
             var fdb = fdbInput is null ? null : torch.stack([fdbInput, torch.cat([fdbInput.narrow(0, 0, 2 * units), dRecH.sum(0L)])]);
             return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
         }
-        if (!resetAfter && overwriteGates && FusedCells.AppliesTo(r.Gates))
+        if (!resetAfter && overwriteGates && useFused)
         {
             var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH);
             var (fdx, fdk, fdb) = RecurrentKernels.ProjectionGradients(fdz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
@@ -453,9 +454,11 @@ internal static class GruKernel
                         ? RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], savedBias)
                         : RecomputeGatesResetBefore(r, saved[4], saved[5], saved[6], savedBias),
                 };
-            else overwritten.Value = FusedCells.AppliesTo(r.Gates);
+            // Decided once: the flag must say exactly whether this pass overwrites the saved gates.
+            bool fused = FusedCells.AppliesTo(r.Gates);
+            if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
-                gradOutputs[0], needs, resetAfter, overwriteGates: true);
+                gradOutputs[0], needs, resetAfter, overwriteGates: true, fused: fused);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
                 dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
         }

@@ -119,9 +119,10 @@ internal static class LstmKernel
         var dc = torch.zeros_like(dh.Current);
         if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
         var recurrentT = recurrentKernel.t().contiguous();
-        var tanhC = torch.empty([units], r.H.dtype, r.H.device);
         using (var views = torch.NewDisposeScope())
         {
+            // Scratch for tanh(c) of one row; a scope-held tensor, so it lives as long as the pointer is used.
+            var tanhC = torch.empty([units], r.H.dtype, r.H.device);
             c0 = c0.contiguous();
             var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
             bool small = FusedCells.SmallProduct(b, units, 4);
@@ -166,10 +167,11 @@ internal static class LstmKernel
     /// CPU path may write the gate gradients over <c>r.Gates</c> (saves the largest buffer; see <see cref="Function"/>).
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
-        Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false)
+        Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false,
+        bool? fused = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        if (FusedCells.AppliesTo(r.Gates))
+        if (fused ?? FusedCells.AppliesTo(r.Gates))
         {
             var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, overwriteGates);
             return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs);
@@ -290,9 +292,11 @@ internal static class LstmKernel
             // (retain_graph) recomputes them first.
             var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
             if (overwritten.Value) r = r with { Gates = RecomputeGates(r, saved[4], saved[6], saved[7], RecurrentKernels.Has(saved[9]) ? saved[9] : null) };
-            else overwritten.Value = FusedCells.AppliesTo(r.Gates);
+            // Decided once: the flag must say exactly whether this pass overwrites the saved gates.
+            bool fused = FusedCells.AppliesTo(r.Gates);
+            if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dc0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], saved[7], RecurrentKernels.Has(saved[8]) ? saved[8] : null,
-                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true);
+                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true, fused: fused);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dc0?.MoveToOuterDisposeScope()!,
                 dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!];
         }
