@@ -17,7 +17,6 @@ internal sealed class DerivedWeights
 {
     private readonly object _gate = new();
     private Variable?[] _sources = [];
-    private Tensor?[] _values = [];
     private long[] _versions = [];
     private Tensor[]? _derived;
 
@@ -48,7 +47,6 @@ internal sealed class DerivedWeights
                 var old = _derived;
                 _derived = fresh;
                 _sources = sources.ToArray();
-                _values = sources.Select(v => v?.Value).ToArray();
                 _versions = sources.Select(v => v?.Version ?? 0).ToArray();
                 Refreshes++;
                 if (old is not null)
@@ -59,7 +57,8 @@ internal sealed class DerivedWeights
         }
     }
 
-    /// <summary>Whether the cache was made from exactly these variables, in their current values and versions.</summary>
+    /// <summary>Whether the cache was made from exactly these variables, at their current versions (a new value tensor,
+    /// as after a device move, comes with a new version).</summary>
     private bool Matches(IReadOnlyList<Variable?> sources)
     {
         if (sources.Count != _sources.Length) return false;
@@ -67,8 +66,7 @@ internal sealed class DerivedWeights
         {
             var v = sources[i];
             if (!ReferenceEquals(v, _sources[i])) return false;
-            if (v is null) continue;
-            if (!ReferenceEquals(v.Value, _values[i]) || v.Version != _versions[i]) return false;
+            if (v is not null && v.Version != _versions[i]) return false;
         }
         return true;
     }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -9,7 +8,7 @@ namespace Keras.Rnn.Backend;
 
 /// <summary>
 /// The element-wise part of one recurrent step, fused into a single pass over CPU float32 memory (the step's matrix
-/// product stays with libtorch). Where libtorch needs about ten operations per LSTM step (each a call from .NET, a
+/// product stays with libtorch, except for small layers: <see cref="AddProduct"/>). Where libtorch needs about ten operations per LSTM step (each a call from .NET, a
 /// pass over memory, and for <c>tanh</c> a scalar loop), these functions read each row once and keep a step's gates in
 /// SIMD registers, with vectorised <c>sigmoid</c>/<c>tanh</c> from <see cref="FastMath"/>.
 /// </summary>
@@ -17,7 +16,8 @@ namespace Keras.Rnn.Backend;
 /// <para>All pointers address contiguous row-major float32 blocks of <c>batch</c> rows; <c>keep</c> (or <c>null</c>) holds
 /// one 0/1 flag per row — a row with 0 keeps its states (Keras' mask semantics) and gets no gate gradient.</para>
 /// <para>Results equal the libtorch path to fp32 rounding (different <c>exp</c>/<c>tanh</c> implementations and
-/// fused multiply-adds); the kernel tests compare both paths with <see cref="Enabled"/> switched.</para>
+/// fused multiply-adds); the kernel tests compare the fused path with the layers' step loop, and with the unfused
+/// kernel path (<see cref="Enabled"/> switched off).</para>
 /// </remarks>
 internal static unsafe class FusedCells
 {
@@ -162,24 +162,24 @@ internal static unsafe class FusedCells
         float* di, float* df, float* dg, float* dO, float* next, int u)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var one = Vector<float>.One;
-            for (; j <= u - Vector<float>.Count; j += Vector<float>.Count)
+            var one = Vector256<float>.One;
+            for (; j <= u - Lanes; j += Lanes)
             {
-                var vi = Load(i + j);
-                var vf = Load(f + j);
-                var vg = Load(g + j);
-                var vo = Load(o + j);
-                var vt = Load(tc + j);
-                var vdh = Load(dh + j);
-                var vdc = Load(dc + j) + vdh * vo * (one - vt * vt);
-                Store(dO + j, vdh * vt * vo * (one - vo));
-                Store(di + j, vdc * vg * vi * (one - vi));
-                Store(df + j, vdc * Load(cp + j) * vf * (one - vf));
-                Store(dg + j, vdc * vi * (one - vg * vg));
-                Store(dc + j, vdc * vf);
-                Store(next + j, Vector<float>.Zero);
+                var vi = Vector256.Load(i + j);
+                var vf = Vector256.Load(f + j);
+                var vg = Vector256.Load(g + j);
+                var vo = Vector256.Load(o + j);
+                var vt = Vector256.Load(tc + j);
+                var vdh = Vector256.Load(dh + j);
+                var vdc = Vector256.Load(dc + j) + vdh * vo * (one - vt * vt);
+                (vdh * vt * vo * (one - vo)).Store(dO + j);
+                (vdc * vg * vi * (one - vi)).Store(di + j);
+                (vdc * Vector256.Load(cp + j) * vf * (one - vf)).Store(df + j);
+                (vdc * vi * (one - vg * vg)).Store(dg + j);
+                (vdc * vf).Store(dc + j);
+                Vector256<float>.Zero.Store(next + j);
             }
         }
         for (; j < u; j++)
@@ -665,17 +665,11 @@ internal static unsafe class FusedCells
     private static void AddInPlace(float* target, float* addend, int n)
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; j <= n - Vector<float>.Count; j += Vector<float>.Count)
-                Store(target + j, Load(target + j) + Load(addend + j));
+        if (Vector256.IsHardwareAccelerated)
+            for (; j <= n - Lanes; j += Lanes)
+                (Vector256.Load(target + j) + Vector256.Load(addend + j)).Store(target + j);
         for (; j < n; j++) target[j] += addend[j];
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> Load(float* p) => Unsafe.ReadUnaligned<Vector<float>>(p);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* p, Vector<float> v) => Unsafe.WriteUnaligned(p, v);
 }
 
 /// <summary>

@@ -105,29 +105,21 @@ internal static class GruKernel
         float* pg = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), ph0 = FusedCells.Pointer(h0), pRec = FusedCells.Pointer(rec);
         float* pRecH = FusedCells.Pointer(recurrent), pBias = FusedCells.PointerOrNull(recurrentBias), pk = FusedCells.PointerOrNull(keep);
         long block = b * units;
-        if (FusedCells.SmallProduct(b, units, 3))
-        {
-            // A small layer: the recurrent product in C# too — no libtorch call and no tensor per step.
-            float* pu = FusedCells.Pointer(recurrentKernel.contiguous());
-            var recSpan = new Span<float>(pRec, (int)(3 * block));
-            for (int t = 0; t < steps; t++)
-            {
-                float* hp = t == 0 ? ph0 : ph + (t - 1) * block;
-                recSpan.Clear();
-                FusedCells.AddProduct(hp, pu, pRec, (int)b, (int)units, 3 * (int)units);
-                FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, hp, pRecH + t * block, ph + t * block, pk is null ? null : pk + t * b,
-                    (int)b, (int)units);
-            }
-            return;
-        }
-        var hs = h.unbind(0);
-        Tensor hPrev = h0;
+        // A small layer does the recurrent product in C# too: no libtorch call and no tensor per step.
+        bool small = FusedCells.SmallProduct(b, units, 3);
+        float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
+        var hs = small ? null : h.unbind(0);
         for (int t = 0; t < steps; t++)
         {
-            rec.addmm_(hPrev, recurrentKernel, beta: 0);
-            FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, t == 0 ? ph0 : ph + (t - 1) * block, pRecH + t * block, ph + t * block,
-                pk is null ? null : pk + t * b, (int)b, (int)units);
-            hPrev = hs[t];
+            float* hp = t == 0 ? ph0 : ph + (t - 1) * block;
+            if (small)
+            {
+                new Span<float>(pRec, (int)(3 * block)).Clear();
+                FusedCells.AddProduct(hp, pu, pRec, (int)b, (int)units, 3 * (int)units);
+            }
+            else rec.addmm_(t == 0 ? h0 : hs![t - 1], recurrentKernel, beta: 0);
+            FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, hp, pRecH + t * block, ph + t * block, pk is null ? null : pk + t * b,
+                (int)b, (int)units);
         }
     }
 
@@ -164,10 +156,12 @@ internal static class GruKernel
     /// gradients (before activation) written over the gates <c>(T·B, 3u)</c>, the products <c>q = r ⊙ h_prev</c> of every
     /// step <c>(T·B, u)</c> (for the recurrent kernel's gradient) and the gradient of <c>h0</c>.
     /// </summary>
-    private static unsafe (Tensor Dz, Tensor Q, Tensor Dh0) FusedBackwardResetBefore(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor? dH)
+    private static unsafe (Tensor Dz, Tensor Q, Tensor Dh0) FusedBackwardResetBefore(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
+        bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        var dz = r.Gates;
+        // The time loop rewrites each step's gates in place; without overwriteGates it works on a copy.
+        var dz = overwriteGates ? r.Gates : r.Gates.clone();
         var q = torch.empty([steps * b, units], r.H.dtype, r.H.device);
         var dh = new StateGradients(b, units, r.H);
         using (var views = torch.NewDisposeScope())
@@ -226,7 +220,6 @@ internal static class GruKernel
         var dzIn = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
         var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
         var dh = new StateGradients(b, units, r.H);
-        var recurrentT = recurrentKernel.t().contiguous();
         using (var views = torch.NewDisposeScope())
         {
             h0 = h0.contiguous();
@@ -238,13 +231,14 @@ internal static class GruKernel
             long block = b * units;
             bool small = FusedCells.SmallProduct(b, units, 3);
             float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
+            var recurrentT = small ? null : recurrentKernel.t().contiguous();
             for (long t = steps - 1; t >= 0; t--)
             {
                 FusedCells.GruBackwardStep(pg + t * 3 * block, pRecH + t * block, t == 0 ? ph0 : ph + (t - 1) * block, pin is null ? null : pin + t * block,
                     dh.CurrentPointer, pz + t * 3 * block, pRec, pdRecH + t * block, dh.NextPointer, pk is null ? null : pk + t * b, (int)b,
                     (int)units);
                 if (small) FusedCells.AddProductTransposed(pRec, pu, dh.NextPointer, (int)b, 3 * (int)units, (int)units);
-                else dh.Next.addmm_(dRec, recurrentT);
+                else dh.Next.addmm_(dRec, recurrentT!);
                 dh.Swap();
             }
         }
@@ -269,9 +263,13 @@ internal static class GruKernel
         return gates;
     }
 
-    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).</summary>
+    /// <summary>
+    /// Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).
+    /// <paramref name="overwriteGates"/>: the fused CPU path may write the gate gradients over <c>r.Gates</c>;
+    /// <paramref name="fused"/>: whether to take that path (default: where <see cref="FusedCells"/> applies).
+    /// </summary>
     /// <remarks>
-    /// Memory: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
+    /// Memory of the unfused path: besides what the forward pass saved, backward allocates the gate-gradient buffer <c>w</c> <c>(T, B, 3u)</c>
     /// and the state-gradient buffer <c>(T, B, u)</c>; the states entering every step are read as views (<c>h0</c> and
     /// <c>H[0 … T−2]</c>) instead of being concatenated, products such as <c>z(1 − z)</c> are formed in place, and
     /// <c>(1 − z)(1 − ĥ²)</c> is written straight into <c>w</c> where it is not needed after the time loop. Saved tensors
@@ -293,9 +291,9 @@ internal static class GruKernel
             var fdb = fdbInput is null ? null : torch.stack([fdbInput, torch.cat([fdbInput.narrow(0, 0, 2 * units), dRecH.sum(0L)])]);
             return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
         }
-        if (!resetAfter && overwriteGates && useFused)
+        if (useFused)
         {
-            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH);
+            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH, overwriteGates);
             var (fdx, fdk, fdb) = RecurrentKernels.ProjectionGradients(fdz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
                 ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, fdz.narrow(1, 0, 2 * units)), q.t().mm(fdz.narrow(1, 2 * units, units))], 1)

@@ -78,28 +78,18 @@ internal static class LstmKernel
         float* pz = FusedCells.Pointer(gates), ph = FusedCells.Pointer(h), pc = FusedCells.Pointer(c);
         float* ph0 = FusedCells.Pointer(h0), pc0 = FusedCells.Pointer(c0), pk = FusedCells.PointerOrNull(keep);
         long stateBlock = b * units;
-        if (FusedCells.SmallProduct(b, units, 4))
-        {
-            // A small layer: the recurrent product in C# too — no libtorch call and no tensor per step.
-            float* pu = FusedCells.Pointer(recurrentKernel.contiguous());
-            for (int t = 0; t < steps; t++)
-            {
-                float* hp = t == 0 ? ph0 : ph + (t - 1) * stateBlock;
-                FusedCells.AddProduct(hp, pu, pz + t * 4 * stateBlock, (int)b, (int)units, 4 * (int)units);
-                FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, hp, pc + t * stateBlock,
-                    ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
-            }
-            return;
-        }
-        var z = gates.view(steps, b, 4 * units).unbind(0);
-        var hs = h.unbind(0);
-        Tensor hPrev = h0;
+        // A small layer does the recurrent product in C# too: no libtorch call and no tensor per step.
+        bool small = FusedCells.SmallProduct(b, units, 4);
+        float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
+        var z = small ? null : gates.view(steps, b, 4 * units).unbind(0);
+        var hs = small ? null : h.unbind(0);
         for (int t = 0; t < steps; t++)
         {
-            z[t].addmm_(hPrev, recurrentKernel);
-            FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, t == 0 ? ph0 : ph + (t - 1) * stateBlock,
-                pc + t * stateBlock, ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
-            hPrev = hs[t];
+            float* hp = t == 0 ? ph0 : ph + (t - 1) * stateBlock;
+            if (small) FusedCells.AddProduct(hp, pu, pz + t * 4 * stateBlock, (int)b, (int)units, 4 * (int)units);
+            else z![t].addmm_(t == 0 ? h0 : hs![t - 1], recurrentKernel);
+            FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, hp, pc + t * stateBlock,
+                ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
         }
     }
 
@@ -118,7 +108,6 @@ internal static class LstmKernel
         var dh = new StateGradients(b, units, r.H);
         var dc = torch.zeros_like(dh.Current);
         if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
-        var recurrentT = recurrentKernel.t().contiguous();
         using (var views = torch.NewDisposeScope())
         {
             // Scratch for tanh(c) of one row; a scope-held tensor, so it lives as long as the pointer is used.
@@ -127,6 +116,7 @@ internal static class LstmKernel
             var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
             bool small = FusedCells.SmallProduct(b, units, 4);
             var dzSteps = small ? null : dz.view(steps, b, 4 * units).unbind(0);
+            var recurrentT = small ? null : recurrentKernel.t().contiguous();
             float* pg = FusedCells.Pointer(r.Gates), pc = FusedCells.Pointer(r.C), pc0 = FusedCells.Pointer(c0), pdz = FusedCells.Pointer(dz);
             float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pdc = FusedCells.Pointer(dc), pt = FusedCells.Pointer(tanhC);
             long stateBlock = b * units;
@@ -137,7 +127,7 @@ internal static class LstmKernel
                     pin is null ? null : pin + t * stateBlock, dh.CurrentPointer, pdc, pdz + t * 4 * stateBlock, dh.NextPointer,
                     pk is null ? null : pk + t * b, pt, (int)b, (int)units);
                 if (small) FusedCells.AddProductTransposed(pdz + t * 4 * stateBlock, pu, dh.NextPointer, (int)b, 4 * (int)units, (int)units);
-                else dh.Next.addmm_(dzSteps![t], recurrentT);
+                else dh.Next.addmm_(dzSteps![t], recurrentT!);
                 dh.Swap();
             }
         }
@@ -151,7 +141,7 @@ internal static class LstmKernel
     /// </summary>
     internal static Tensor RecomputeGates(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
     {
-        long b = r.H.shape[1], units = r.H.shape[2];
+        long units = r.H.shape[2];
         var z = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
         z.addmm_(RecurrentKernels.PreviousStates(h0, r.H), recurrentKernel);
         var g4 = z.view(-1, 4, units);
@@ -164,7 +154,8 @@ internal static class LstmKernel
     /// <summary>
     /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
     /// <paramref name="dFinalC"/>: of the final cell state (or invalid). <paramref name="overwriteGates"/>: the fused
-    /// CPU path may write the gate gradients over <c>r.Gates</c> (saves the largest buffer; see <see cref="Function"/>).
+    /// CPU path may write the gate gradients over <c>r.Gates</c> (saves the largest buffer; see <see cref="Function"/>);
+    /// <paramref name="fused"/>: whether to take that path (default: where <see cref="FusedCells"/> applies).
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
         Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false,

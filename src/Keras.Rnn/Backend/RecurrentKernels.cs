@@ -36,12 +36,15 @@ internal enum RecurrentCell
 /// </summary>
 /// <remarks>
 /// <para>Forward: the input projection of every step is one matrix product <c>x (T·B, in) · kernel + bias</c>; each
-/// step then does one product <c>h · recurrent_kernel</c> and a few in-place element-wise operations on views of big
+/// step then does one product <c>h · recurrent_kernel</c> and its element-wise gate arithmetic in place on slices of big
 /// time-major <c>(T, B, …)</c> buffers, which are what backward needs (gate activations, cell states, hidden states).
+/// On CPU in float32 that arithmetic is one fused SIMD pass per step (<see cref="FusedCells"/>), and small layers do the
+/// per-step product there too.
 /// Time-major buffers make every step's slice one contiguous block (with batch-first buffers the rows of a step lie a
 /// whole sequence apart).</para>
 /// <para>Backward: the time loop only carries the gradients of the states, writing the gate gradients of every step
-/// into one <c>(B, T, G·u)</c> buffer (<c>dh</c> flows back through <c>dgates · recurrent_kernelᵀ</c>); the gradients of
+/// into one time-major <c>(T·B, G·u)</c> buffer — on the fused CPU path the saved gate buffer itself (<c>dh</c> flows
+/// back through <c>dgates · recurrent_kernelᵀ</c>); the gradients of
 /// the kernel, recurrent kernel, bias and inputs are then one large matrix product (or sum) each over all steps,
 /// instead of one small product per step as in autograd through a step loop or libtorch's CPU RNN.</para>
 /// <para>Masks of any shape are exact Keras semantics: at a masked step a row keeps its states (an exact blend

@@ -340,9 +340,9 @@ public abstract class Optimizer
             v.Value.copy_(projected);
         }
 
-        // Every variable this step may have changed (updates, weight decay, moving-average overwrite): derived copies are stale.
+        // Every variable this step may have changed (updates, weight decay, constraints): derived copies are stale. (A
+        // moving-average overwrite marks the variables it writes itself.)
         foreach (var v in vars) v.MarkModified();
-        if (UseEma) foreach (var v in _trainable) v.MarkModified();
 
         _iterations++;
     }
