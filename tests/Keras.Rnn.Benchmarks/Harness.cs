@@ -16,12 +16,16 @@ namespace Keras.Rnn.Benchmarks;
 /// <param name="PeakBaselineMb">Peak memory of the baseline (MB), or <c>null</c>.</param>
 /// <param name="Unit">What one timed unit is.</param>
 /// <param name="BaselineName">What the baseline is.</param>
+/// <param name="OnGpu">Whether the row ran on the GPU (its "% limit" is then of the GPU's measured matrix-multiply rate).</param>
 internal sealed record Row(string Scenario, double Ours, double? Baseline, double? Ratio, double Flops, double? PeakOursMb,
-    double? PeakBaselineMb, string Unit, string BaselineName);
+    double? PeakBaselineMb, string Unit, string BaselineName, bool OnGpu = false);
 
 /// <summary>Collects rows and prints the table at the end.</summary>
 internal sealed class ResultTable(double limitGflops)
 {
+    /// <summary>The GPU's measured fp32 matrix-multiply rate (GFLOP/s) for GPU rows, or <c>null</c> when none was measured.</summary>
+    public double? GpuLimitGflops { get; set; }
+
     private readonly List<Row> _rows = [];
     private readonly List<string> _notes = [];
 
@@ -44,7 +48,8 @@ internal sealed class ResultTable(double limitGflops)
             {
                 double gflops = r.Flops > 0 ? r.Flops / (r.Ours * 1e-3) / 1e9 : double.NaN;
                 string g = double.IsNaN(gflops) ? "" : Harness.F(gflops, "F1");
-                string pct = double.IsNaN(gflops) ? "" : Harness.F(gflops / limitGflops * 100, "F0") + "%";
+                double? limit = r.OnGpu ? GpuLimitGflops : limitGflops;
+                string pct = double.IsNaN(gflops) || limit is null ? "" : Harness.F(gflops / limit.Value * 100, "F0") + "%";
                 string peak = r.PeakOursMb is null ? "" : $"{Opt(r.PeakOursMb, "F0")} / {Opt(r.PeakBaselineMb, "F0")}";
                 Console.WriteLine($"| {r.Scenario,-26} | {r.Unit,-10} | {Harness.F(r.Ours, "F2"),9} | {Opt(r.Baseline, "F2"),9} | {Opt(r.Ratio, "F3"),6} | {g,7} | {pct,7} | {peak,17} | {r.BaselineName} |");
             }
@@ -105,18 +110,22 @@ internal static class Harness
     /// is written into a preallocated output (<c>addmm_</c> with β = 0): a fresh 16 MB result per call would add page
     /// faults to the time and understate the limit.
     /// </summary>
-    public static double MatmulLimit(bool quick)
+    public static double MatmulLimit(bool quick, string device = "cpu")
     {
-        const int n = 2048;
-        using var a = torch.randn(n, n);
-        using var b = torch.randn(n, n);
-        using var c = torch.zeros(n, n);
+        bool cuda = device != "cpu";
+        int n = cuda ? 8192 : 2048;
+        var dev = new torch.Device(device);
+        using var a = torch.randn(n, n, device: dev);
+        using var b = torch.randn(n, n, device: dev);
+        using var c = torch.zeros(n, n, device: dev);
         for (int i = 0; i < 3; i++) c.addmm_(a, b, 0, 1);
+        if (cuda) torch.cuda.synchronize();
         var times = new List<double>();
         for (int i = 0; i < (quick ? 5 : 11); i++)
         {
             var clock = Stopwatch.StartNew();
             c.addmm_(a, b, 0, 1);
+            if (cuda) torch.cuda.synchronize();
             times.Add(clock.Elapsed.TotalSeconds);
         }
         return 2.0 * n * n * n / Median(times) / 1e9;

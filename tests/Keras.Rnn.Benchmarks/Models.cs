@@ -179,7 +179,7 @@ internal sealed class RawNet : nn.Module<Tensor, Tensor>
         Tensor hn;
         if (_spec.Mask == MaskKind.RightPadded)
         {
-            var lengths = x.ne(0).any(2).sum(1);
+            var lengths = x.ne(0).any(2).sum(1).cpu(); // pack_padded_sequence takes CPU lengths
             using var packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first: true, enforce_sorted: false);
             torch.nn.utils.rnn.PackedSequence output;
             (output, hn) = _rnn switch

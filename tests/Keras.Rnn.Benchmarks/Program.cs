@@ -25,8 +25,13 @@ Console.WriteLine($"Keras.Rnn benchmarks — {Environment.ProcessorCount} cores,
 Console.WriteLine($"machine: {Harness.DescribeMachine()}");
 double limit = Harness.MatmulLimit(options.Quick);
 Console.WriteLine($"fp32 matrix-multiply limit (square torch.mm, median): {Harness.F(limit, "F1")} GFLOP/s");
-Console.WriteLine();
 var table = new ResultTable(limit);
+if (selected.Any(s => s.Group == "gpu") && torch.cuda.is_available())
+{
+    table.GpuLimitGflops = Harness.MatmulLimit(options.Quick, "cuda");
+    Console.WriteLine($"GPU fp32 matrix-multiply limit (8192² torch.mm on cuda, median): {Harness.F(table.GpuLimitGflops.Value, "F0")} GFLOP/s");
+}
+Console.WriteLine();
 foreach (var scenario in selected)
 {
     Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {scenario.Name}…");

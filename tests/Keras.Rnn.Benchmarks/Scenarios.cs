@@ -50,7 +50,11 @@ internal static class Scenarios
             list.Add(Fit($"gpu-fit-{name}-standard", RecurrentSpec.Standard(cell) with { Device = "cuda" }, "gpu"));
             list.Add(Fit($"gpu-fit-{name}-gaps", RecurrentSpec.Standard(cell) with { Mask = MaskKind.Gaps, Device = "cuda" }, "gpu"));
         }
+        list.Add(Fit("gpu-fit-lstm-bidirectional", RecurrentSpec.Standard(CellType.Lstm) with { Bidirectional = true, Device = "cuda" }, "gpu"));
+        list.Add(Fit("gpu-fit-lstm-right-padded", RecurrentSpec.Standard(CellType.Lstm) with { Mask = MaskKind.RightPadded, Device = "cuda" }, "gpu"));
         list.Add(Fit("gpu-fit-lstm-large", new RecurrentSpec(CellType.Lstm, 128, 100, 256, 512, Device: "cuda"), "gpu"));
+        list.Add(new Scenario("gpu-agreement", "gpu", "CPU vs GPU: predictions, losses and trained weights of the same models (notes, not rows)",
+            GpuAgreement.Run));
         list.Add(Slow("slow-lstm-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),
             (u, seq) => new KLSTM(u, returnSequences: seq, recurrentDropout: 0.2), "LSTM recurrentDropout 0.2 (step loop)"));
         list.Add(Slow("slow-lstm-custom-activation", RecurrentSpec.Standard(CellType.Lstm),
@@ -77,6 +81,8 @@ internal static class Scenarios
         list.Add(new Scenario("fit-profile", "diagnostics", "Where the time of one small LSTM training step goes (not in the table)", FitProfile.Run));
         list.Add(new Scenario("memory-profile", "diagnostics", "Peak memory of one epoch, ours and raw, and of one layer's forward and backward (not in the table)", MemoryProfile.Run));
         list.Add(new Scenario("predict-profile", "diagnostics", "Where the time of one small Predict goes (not in the table)", PredictProfile.Run));
+        list.Add(new Scenario("step-overhead", "diagnostics", "The framework's own cost per training step, on a tiny model (not in the table)", StepOverhead.Run));
+        list.Add(new Scenario("gpu-profile", "diagnostics", "Where the time of one standard training step on the GPU goes (not in the table)", GpuProfile.Run));
         list.Add(new Scenario("micro", "diagnostics", "Element-wise micro-benchmarks of one LSTM step (not in the table)", Micro.Run));
         return list;
     }
@@ -126,7 +132,7 @@ internal static class Scenarios
         double? peakRaw = spec.OnCuda ? null : Harness.PeakMb(() => raw.Epoch(x, y, spec.Batch));
         string baselineName = spec.Cell == CellType.GruResetBefore ? "nn.GRU (torch has no reset_after=False)" : RawName(spec);
         table.Add(new Row(name, Harness.Median(ours), Harness.Median(baseline), Harness.Median(ours.Zip(baseline, (a, b) => a / b)),
-            spec.TrainingFlops(), peakOurs, peakRaw, "ms/step", baselineName));
+            spec.TrainingFlops(), peakOurs, peakRaw, "ms/step", baselineName, spec.OnCuda));
         x.Dispose();
         y.Dispose();
     }

@@ -12,50 +12,55 @@ namespace Keras.Rnn.Backend;
 /// </summary>
 /// <remarks>
 /// TorchSharp has no functional form of these kernels, so they are reached through a small TorchScript compilation
-/// unit. Sequences whose mask is right-padded run packed (<c>pack_padded_sequence</c>) and their outputs are then
-/// completed with Keras' rule for masked steps (repeat the last output, or zeros).
+/// unit. Sequences whose mask is right-padded run packed (<c>pack_padded_sequence</c>; lengths on the CPU, the
+/// permutation on the data's device) and their outputs are then completed with Keras' rule for masked steps (repeat the
+/// last output, or zeros). On CUDA the parameter list is made of views into one buffer laid out as cuDNN wants it, so
+/// cuDNN uses it as it is (otherwise it copies the weights into such a buffer on every call and prints a warning).
 /// </remarks>
 internal static class FusedRnn
 {
     private const string Script = """
-def lstm(x: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
-    y, h, c = torch.lstm(x, [h0, c0], params, has_bias, 1, 0.0, train, False, True)
+def lstm(x: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+    y, h, c = torch.lstm(x, [h0, c0], params, has_bias, 1, 0.0, train, bidirectional, True)
     return y, h, c
 
-def lstm_packed(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
-    sorted_len, idx = torch.sort(lengths, descending=True)
+def lstm_packed(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+    sorted_len, cpu_idx = torch.sort(lengths, descending=True)
+    idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
-    out, h, c = torch.lstm(data, batch_sizes, [h0.index_select(1, idx), c0.index_select(1, idx)], params, has_bias, 1, 0.0, train, False)
+    out, h, c = torch.lstm(data, batch_sizes, [h0.index_select(1, idx), c0.index_select(1, idx)], params, has_bias, 1, 0.0, train, bidirectional)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv), c.index_select(1, inv)
 
-def gru(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
-    y, h = torch.gru(x, h0, params, has_bias, 1, 0.0, train, False, True)
+def gru(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+    y, h = torch.gru(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
     return y, h
 
-def gru_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
-    sorted_len, idx = torch.sort(lengths, descending=True)
+def gru_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+    sorted_len, cpu_idx = torch.sort(lengths, descending=True)
+    idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
-    out, h = torch.gru(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+    out, h = torch.gru(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv)
 
-def rnn(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
+def rnn(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool, bidirectional: bool):
     if relu:
-        y, h = torch.rnn_relu(x, h0, params, has_bias, 1, 0.0, train, False, True)
+        y, h = torch.rnn_relu(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
     else:
-        y, h = torch.rnn_tanh(x, h0, params, has_bias, 1, 0.0, train, False, True)
+        y, h = torch.rnn_tanh(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
     return y, h
 
-def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
-    sorted_len, idx = torch.sort(lengths, descending=True)
+def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool, bidirectional: bool):
+    sorted_len, cpu_idx = torch.sort(lengths, descending=True)
+    idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
     if relu:
-        out, h = torch.rnn_relu(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+        out, h = torch.rnn_relu(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
     else:
-        out, h = torch.rnn_tanh(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
+        out, h = torch.rnn_tanh(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv)
@@ -78,6 +83,24 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         Unsupported,
     }
 
+    private static long _bidirectionalInvocations;
+
+    /// <summary>How many times <see cref="Bidirectional"/> ran in this process (a diagnostic: tests check which path ran).</summary>
+    internal static long BidirectionalInvocations => Interlocked.Read(ref _bidirectionalInvocations);
+
+    /// <summary>Torch's fused recurrent kernels.</summary>
+    public enum FusedKind
+    {
+        /// <summary><c>aten::lstm</c>.</summary>
+        Lstm,
+        /// <summary><c>aten::gru</c> (Keras' <c>reset_after=True</c>).</summary>
+        Gru,
+        /// <summary><c>aten::rnn_tanh</c>.</summary>
+        RnnTanh,
+        /// <summary><c>aten::rnn_relu</c>.</summary>
+        RnnRelu,
+    }
+
     /// <summary>Decides how a mask can be handled and returns the per-sequence lengths (CPU int64) when packed.</summary>
     public static MaskPlan PlanMask(Tensor? mask, bool goBackwards, out Tensor? lengths)
     {
@@ -86,12 +109,18 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         if (goBackwards) return MaskPlan.Unsupported;
         using var scope = torch.NewDisposeScope();
         var m = mask.to_type(ScalarType.Bool);
+        long batch = m.shape[0], steps = m.shape[1];
         var count = m.sum(1, type: ScalarType.Int64);
-        var steps = torch.arange(m.shape[1], device: m.device).unsqueeze(0);
-        var rightPadded = steps.lt(count.unsqueeze(1)).eq(m).all().item<bool>();
-        if (!rightPadded || count.min().item<long>() == 0) return MaskPlan.Unsupported;
-        if (count.min().item<long>() == m.shape[1]) return MaskPlan.None;
-        lengths = count.cpu().MoveToOuterDisposeScope();
+        var rightPadded = torch.arange(steps, device: m.device).unsqueeze(0).lt(count.unsqueeze(1)).eq(m).all();
+        // The lengths and the right-padding test come to the host in one transfer (one device synchronisation).
+        var host = torch.cat([count, rightPadded.to_type(ScalarType.Int64).unsqueeze(0)]).cpu();
+        var values = host.data<long>();
+        if (values[batch] == 0) return MaskPlan.Unsupported;
+        long shortest = long.MaxValue;
+        for (long i = 0; i < batch; i++) shortest = Math.Min(shortest, values[i]);
+        if (shortest == 0) return MaskPlan.Unsupported;
+        if (shortest == steps) return MaskPlan.None;
+        lengths = host.narrow(0, 0, batch).MoveToOuterDisposeScope();
         return MaskPlan.Packed;
     }
 
@@ -109,8 +138,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train)
-            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train);
+            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train, false)
+            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train, false);
         var (y, h, c) = ((Tensor, Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope(), c.squeeze(0).MoveToOuterDisposeScope());
@@ -128,8 +157,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, hasBias, train)
-            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train);
+            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, hasBias, train, false)
+            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, false);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
@@ -149,8 +178,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, hasBias, train, relu)
-            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, relu);
+            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, hasBias, train, relu, false)
+            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, relu, false);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
@@ -184,22 +213,113 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         cache.Get([kernel, recurrentKernel, bias], () => LstmParams(kernel.Value, recurrentKernel.Value, bias?.Value));
 
     /// <summary>Torch's LSTM (or simple RNN) parameter list from Keras weights (same gate order <c>[i, f, c, o]</c>).</summary>
-    /// <remarks>
-    /// The transposed weights are made contiguous: libtorch's CPU kernels run ~10% slower on transposed views, and the
-    /// copy is small next to the sequence's work.
-    /// </remarks>
-    internal static Tensor[] LstmParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias) => bias is null
-        ? [kernel.t().contiguous(), recurrentKernel.t().contiguous()]
-        : [kernel.t().contiguous(), recurrentKernel.t().contiguous(), bias, torch.zeros_like(bias)];
+    internal static Tensor[] LstmParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias) => ForDevice(LstmParts(kernel, recurrentKernel, bias));
+
+    /// <summary>The LSTM (or simple-RNN) parameters in torch's layout, as views where they can be (see <see cref="ForDevice"/>).</summary>
+    private static Tensor[] LstmParts(Tensor kernel, Tensor recurrentKernel, Tensor? bias) => bias is null
+        ? [kernel.t(), recurrentKernel.t()]
+        : [kernel.t(), recurrentKernel.t(), bias, torch.zeros_like(bias)];
+
+    /// <summary>
+    /// A parameter list as torch's kernel on the parameters' device takes it best: on CUDA in one buffer
+    /// (<see cref="InOneBuffer"/>); elsewhere each matrix contiguous (libtorch's CPU kernels run ~10% slower on
+    /// transposed views, and the copy is small next to the sequence's work).
+    /// </summary>
+    private static Tensor[] ForDevice(Tensor[] parts) =>
+        parts[0].device_type == DeviceType.CUDA ? InOneBuffer(parts) : parts.Select(p => p.is_contiguous() ? p : p.contiguous()).ToArray();
 
     /// <summary>Torch's GRU parameter list from Keras weights: gates <c>[z, r, h]</c> → <c>[r, z, n]</c>.</summary>
-    internal static Tensor[] GruParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    internal static Tensor[] GruParams(Tensor kernel, Tensor recurrentKernel, Tensor? bias) => ForDevice(GruParts(kernel, recurrentKernel, bias));
+
+    private static Tensor[] GruParts(Tensor kernel, Tensor recurrentKernel, Tensor? bias)
     {
         // Reordering the transposed views along dim 0 yields contiguous torch-layout matrices in one copy.
         var wih = ReorderZrhToRzn(kernel.t(), 0);
         var whh = ReorderZrhToRzn(recurrentKernel.t(), 0);
-        if (bias is null) return [wih, whh];
-        return [wih, whh, ReorderZrhToRzn(bias[0], 0), ReorderZrhToRzn(bias[1], 0)];
+        return bias is null ? [wih, whh] : [wih, whh, ReorderZrhToRzn(bias[0], 0), ReorderZrhToRzn(bias[1], 0)];
+    }
+
+    /// <summary>
+    /// Torch's parameter list of a bidirectional layer: the forward direction's parameters, then the backward
+    /// direction's (each from Keras weights as for one direction), in one buffer on CUDA.
+    /// </summary>
+    /// <param name="kind">The kernel both directions use.</param>
+    /// <param name="forward">Forward kernel, recurrent kernel and bias (or <c>null</c>).</param>
+    /// <param name="backward">Backward kernel, recurrent kernel and bias (or <c>null</c>).</param>
+    internal static Tensor[] BidirectionalParams(FusedKind kind, (Tensor Kernel, Tensor Recurrent, Tensor? Bias) forward,
+        (Tensor Kernel, Tensor Recurrent, Tensor? Bias) backward)
+    {
+        Tensor[] Parts((Tensor Kernel, Tensor Recurrent, Tensor? Bias) w) =>
+            kind == FusedKind.Gru ? GruParts(w.Kernel, w.Recurrent, w.Bias) : LstmParts(w.Kernel, w.Recurrent, w.Bias);
+        return ForDevice([.. Parts(forward), .. Parts(backward)]);
+    }
+
+    /// <summary>
+    /// Both directions of a bidirectional layer in one fused call (one cuDNN call on GPU instead of two, and no
+    /// reversing of inputs and outputs). The backward direction's outputs come aligned with the input time steps, as
+    /// Keras' <c>Bidirectional</c> presents them; with right-padded <paramref name="lengths"/> it starts at each
+    /// sequence's last valid step and outputs zeros at padded steps, like Keras' <c>go_backwards</c> layer with a mask.
+    /// </summary>
+    /// <param name="kind">The kernel.</param>
+    /// <param name="x">Inputs <c>(B, T, in)</c>.</param>
+    /// <param name="forwardStates">The forward direction's initial states (<c>h</c>, and <c>c</c> for LSTM), each <c>(B, U)</c>.</param>
+    /// <param name="backwardStates">The backward direction's initial states.</param>
+    /// <param name="parameters">From <see cref="BidirectionalParams"/>.</param>
+    /// <param name="lengths">Sequence lengths (CPU int64) for right-padded masks, or <c>null</c>.</param>
+    /// <returns>Outputs <c>(B, T, 2U)</c> (forward then backward units; zeros at padded steps) and the final states,
+    /// each <c>(2, B, U)</c> (forward then backward).</returns>
+    public static (Tensor Outputs, Tensor[] States) Bidirectional(FusedKind kind, Tensor x, IReadOnlyList<Tensor> forwardStates,
+        IReadOnlyList<Tensor> backwardStates, Tensor[] parameters, Tensor? lengths)
+    {
+        Interlocked.Increment(ref _bidirectionalInvocations);
+        using var scope = torch.NewDisposeScope();
+        bool hasBias = parameters.Length == 8;
+        bool train = torch.is_grad_enabled();
+        var h0 = torch.stack([forwardStates[0], backwardStates[0]]);
+        Tensor y;
+        Tensor[] states;
+        if (kind == FusedKind.Lstm)
+        {
+            var c0 = torch.stack([forwardStates[1], backwardStates[1]]);
+            object r = lengths is null
+                ? Unit.Value.invoke("lstm", x, h0, c0, parameters, hasBias, train, true)
+                : Unit.Value.invoke("lstm_packed", x, lengths, h0, c0, parameters, hasBias, train, true);
+            var (ly, lh, lc) = ((Tensor, Tensor, Tensor))r;
+            (y, states) = (ly, [lh, lc]);
+        }
+        else
+        {
+            object r = kind == FusedKind.Gru
+                ? lengths is null
+                    ? Unit.Value.invoke("gru", x, h0, parameters, hasBias, train, true)
+                    : Unit.Value.invoke("gru_packed", x, lengths, h0, parameters, hasBias, train, true)
+                : lengths is null
+                    ? Unit.Value.invoke("rnn", x, h0, parameters, hasBias, train, kind == FusedKind.RnnRelu, true)
+                    : Unit.Value.invoke("rnn_packed", x, lengths, h0, parameters, hasBias, train, kind == FusedKind.RnnRelu, true);
+            var (gy, gh) = ((Tensor, Tensor))r;
+            (y, states) = (gy, [gh]);
+        }
+        return (y.MoveToOuterDisposeScope(), states.Select(t => t.MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>
+    /// Copies a single-layer parameter list into one new buffer, in order and without gaps, and returns views of it
+    /// with the original shapes (gradients flow back through the copy). That is cuDNN's own weight layout
+    /// (<c>weight_ih, weight_hh, bias_ih, bias_hh</c>, gate blocks in torch's order), which lets cuDNN use the
+    /// weights where they are instead of compacting them on every call.
+    /// </summary>
+    internal static Tensor[] InOneBuffer(Tensor[] parameters)
+    {
+        var flat = torch.cat(parameters.Select(p => p.reshape(-1)).ToArray());
+        var views = new Tensor[parameters.Length];
+        long offset = 0;
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            long n = parameters[i].numel();
+            views[i] = flat.narrow(0, offset, n).view(parameters[i].shape);
+            offset += n;
+        }
+        return views;
     }
 
     private static Tensor ReorderZrhToRzn(Tensor t, int dim)

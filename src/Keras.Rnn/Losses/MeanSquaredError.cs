@@ -12,4 +12,13 @@ public class MeanSquaredError : LossFunctionWrapper
     public MeanSquaredError(string reduction = "sum_over_batch_size", string name = "mean_squared_error") : base(name, reduction) { }
 
     private protected override Tensor Apply(Tensor yTrue, Tensor yPred) => LossFunctions.MeanSquaredError(yTrue, yPred, Owner);
+
+    /// <summary>The mean over all elements equals Keras' per-sample means averaged over the batch when both shapes agree.</summary>
+    private protected override Tensor? FusedMean(Tensor yTrue, Tensor yPred)
+    {
+        if (GetType() != typeof(MeanSquaredError)) return null;
+        var (t, p) = LossUtils.SqueezeOrExpandToSameRank(yTrue, yPred);
+        if (p.dim() == 0 || p.numel() == 0 || !t.shape.SequenceEqual(p.shape)) return null;
+        return TorchSharp.torch.nn.functional.mse_loss(p, t);
+    }
 }

@@ -169,7 +169,7 @@ public partial class Model
         return names.Select(n => values.TryGetValue(n, out var v) ? v : default).ToList();
     }
 
-    private Trainer GetTrainer()
+    internal Trainer GetTrainer()
     {
         if (_compileSpec is null)
             throw new InvalidOperationException($"You must call Compile() before using model '{Name}' for training or evaluation.");

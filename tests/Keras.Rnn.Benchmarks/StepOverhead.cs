@@ -1,0 +1,70 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Keras.Rnn.Benchmarks;
+
+/// <summary>
+/// The framework's own cost per training step: a tiny LSTM model (batch 4, 2 steps, 2 inputs, 4 units), where the
+/// arithmetic is negligible and what remains is the number of libtorch calls and the .NET work around them. On a GPU
+/// at standard sizes the host issues kernels slower than the device runs them, so this cost shows there one to one
+/// (diagnostics; not part of the table).
+/// </summary>
+internal static class StepOverhead
+{
+    public static void Run(BenchmarkOptions options, ResultTable table)
+    {
+        var spec = new RecurrentSpec(CellType.Lstm, 4, 2, 2, 4);
+        KerasApi.SetRandomSeed(0);
+        var (x, y) = spec.Data(1);
+        var model = spec.BuildOurs();
+        var net = spec.BuildRaw();
+        var optimizer = optim.Adam(net.parameters(), lr: 0.001);
+        var (xs, ys) = spec.Data(50);
+        var pieces = new List<(string Name, Action A)>
+        {
+            ("raw step (forward, mse, backward, Adam)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                optimizer.zero_grad();
+                nn.functional.mse_loss(net.forward(x), y).backward();
+                optimizer.step();
+            }),
+            ("raw forward + mse + backward", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                nn.functional.mse_loss(net.forward(x), y).backward();
+            }),
+            ("raw forward", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                net.forward(x);
+            }),
+            ("raw Adam step", () => optimizer.step()),
+            ("ours Fit, per step (50 steps per call)", () => model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true)),
+            ("ours TrainOnBatch", () => model.TrainOnBatch(x, y)),
+            ("ours forward + mse + grad", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                var (pred, _) = model.Forward([x], true, null);
+                var loss = pred[0].sub(y).square().mean();
+                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
+            }),
+            ("ours forward (training)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                model.Forward([x], true, null);
+            }),
+        };
+        List<Tensor>? grads = null;
+        pieces.Add(("ours optimizer ApplyGradients", () =>
+        {
+            using var s = torch.NewDisposeScope();
+            grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
+            model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
+        }));
+        // The Fit piece runs 50 steps per call; report it per step.
+        var timed = pieces.Select(p => p.Name.StartsWith("ours Fit", StringComparison.Ordinal)
+            ? (p.Name, (Action)(() => p.A())) : p).ToList();
+        Harness.RoundRobin(timed, options.Quick, 20, "tiny");
+    }
+}
