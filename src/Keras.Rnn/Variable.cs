@@ -22,8 +22,10 @@ public sealed class Variable
         Regularizer = regularizer;
         Constraint = constraint;
         // Variables outlive any dispose scope that happens to be open when a layer builds.
-        Value = value.detach().requires_grad_(trainable).DetachFromDisposeScope();
+        _value = value.detach().requires_grad_(trainable).DetachFromDisposeScope();
     }
+
+    private Tensor _value;
 
     /// <summary>The variable's own name, e.g. <c>kernel</c>.</summary>
     public string Name { get; }
@@ -37,8 +39,16 @@ public sealed class Variable
     /// may keep copies derived from a variable for inference (recurrent layers keep their weights in torch's layout),
     /// refreshed when the variable reports a change. An in-place change you make to this tensor yourself is not seen by
     /// them; follow it with <c>Assign(Value)</c>.
+    /// <para>While a layer with a mixed-precision policy runs (see <see cref="DTypePolicies.DTypePolicy"/>), reading a
+    /// float32 variable gives it cast to the layer's compute dtype (a differentiable copy), as Keras' variables do
+    /// inside an autocast scope; everywhere else it gives the live tensor.</para>
     /// </remarks>
-    public Tensor Value { get; private set; }
+    public Tensor Value => DTypePolicies.AutocastScope.Current is { } dtype && _value.dtype == ScalarType.Float32 && dtype != ScalarType.Float32
+        ? _value.to_type(dtype)
+        : _value;
+
+    /// <summary>The live tensor itself, whatever autocast scope is active.</summary>
+    internal Tensor Live => _value;
 
     /// <summary>
     /// Incremented whenever the library changes the value (assignment, optimizer update, constraint, weight loading,
@@ -50,7 +60,7 @@ public sealed class Variable
     internal void MarkModified() => Version++;
 
     /// <summary>The shape (Keras layout).</summary>
-    public long[] Shape => Value.shape;
+    public long[] Shape => _value.shape;
 
     /// <summary>Whether optimizers update this variable (also controls whether gradients are computed for it).</summary>
     public bool Trainable
@@ -59,7 +69,7 @@ public sealed class Variable
         set
         {
             _trainable = value;
-            Value.requires_grad_(value);
+            _value.requires_grad_(value);
         }
     }
 
@@ -70,18 +80,18 @@ public sealed class Variable
     public Constraint? Constraint { get; }
 
     /// <summary>Number of elements.</summary>
-    public long Size => Value.numel();
+    public long Size => _value.numel();
 
     /// <summary>Copies <paramref name="value"/> into the variable; shapes must match exactly.</summary>
     /// <param name="value">The new value (any device, any floating dtype).</param>
     /// <exception cref="ArgumentException">The shape differs.</exception>
     public void Assign(Tensor value)
     {
-        if (!value.shape.SequenceEqual(Value.shape))
+        if (!value.shape.SequenceEqual(_value.shape))
             throw new ArgumentException(
-                $"Variable '{Path}': expected a value of shape {Keras.Rnn.Shape.Format(Value.shape.Select(d => (int?)d).ToArray())}, got {Keras.Rnn.Shape.Format(value.shape.Select(d => (int?)d).ToArray())}.");
+                $"Variable '{Path}': expected a value of shape {Keras.Rnn.Shape.Format(_value.shape.Select(d => (int?)d).ToArray())}, got {Keras.Rnn.Shape.Format(value.shape.Select(d => (int?)d).ToArray())}.");
         using var _ = torch.no_grad();
-        Value.copy_(value);
+        _value.copy_(value);
         MarkModified();
     }
 
@@ -95,18 +105,18 @@ public sealed class Variable
     }
 
     /// <summary>A detached CPU copy of the value.</summary>
-    public Tensor ToTensor() => Value.detach().cpu().clone();
+    public Tensor ToTensor() => _value.detach().cpu().clone();
 
     /// <summary>The value as a .NET array of the variable's rank (e.g. <c>float[,]</c> for a kernel).</summary>
-    public Array ToArray() => ArrayConversion.ToArray(Value);
+    public Array ToArray() => ArrayConversion.ToArray(_value);
 
     /// <summary>Moves the variable to a device, keeping its identity (optimizer state follows lazily).</summary>
     internal void MoveTo(Device device)
     {
-        if (Devices.IsOn(Value, device)) return;
-        var moved = Value.detach().to(device).requires_grad_(_trainable).DetachFromDisposeScope();
-        var old = Value;
-        Value = moved;
+        if (Devices.IsOn(_value, device)) return;
+        var moved = _value.detach().to(device).requires_grad_(_trainable).DetachFromDisposeScope();
+        var old = _value;
+        _value = moved;
         MarkModified();
         old.Dispose();
     }

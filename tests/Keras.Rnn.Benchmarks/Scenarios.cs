@@ -53,6 +53,8 @@ internal static class Scenarios
         list.Add(Fit("gpu-fit-lstm-bidirectional", RecurrentSpec.Standard(CellType.Lstm) with { Bidirectional = true, Device = "cuda" }, "gpu"));
         list.Add(Fit("gpu-fit-lstm-right-padded", RecurrentSpec.Standard(CellType.Lstm) with { Mask = MaskKind.RightPadded, Device = "cuda" }, "gpu"));
         list.Add(Fit("gpu-fit-lstm-large", new RecurrentSpec(CellType.Lstm, 128, 100, 256, 512, Device: "cuda"), "gpu"));
+        list.Add(new Scenario("gpu-mixed", "gpu", "Mixed precision on the GPU: Fit speed (bfloat16, float16) against our float32, and the accuracy cost (rows and notes)",
+            MixedPrecisionRows.Run));
         list.Add(new Scenario("gpu-agreement", "gpu", "CPU vs GPU: predictions, losses and trained weights of the same models (notes, not rows)",
             GpuAgreement.Run));
         list.Add(Slow("slow-lstm-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),

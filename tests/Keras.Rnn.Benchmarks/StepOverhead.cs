@@ -7,12 +7,15 @@ namespace Keras.Rnn.Benchmarks;
 /// The framework's own cost per training step: a tiny LSTM model (batch 4, 2 steps, 2 inputs, 4 units), where the
 /// arithmetic is negligible and what remains is the number of libtorch calls and the .NET work around them. On a GPU
 /// at standard sizes the host issues kernels slower than the device runs them, so this cost shows there one to one
-/// (diagnostics; not part of the table).
+/// (diagnostics; not part of the table). Our layers run torch's fused kernel here (<c>--kernels aten</c> is implied),
+/// as they do on a GPU, so that ours and raw differ only by the framework around the kernel.
 /// </summary>
 internal static class StepOverhead
 {
     public static void Run(BenchmarkOptions options, ResultTable table)
     {
+        var savedMode = Keras.Rnn.Backend.RecurrentKernels.Mode;
+        Keras.Rnn.Backend.RecurrentKernels.Mode = Keras.Rnn.Backend.RecurrentKernelMode.Aten;
         var spec = new RecurrentSpec(CellType.Lstm, 4, 2, 2, 4);
         KerasApi.SetRandomSeed(0);
         var (x, y) = spec.Data(1);
@@ -65,6 +68,34 @@ internal static class StepOverhead
         // The Fit piece runs 50 steps per call; report it per step.
         var timed = pieces.Select(p => p.Name.StartsWith("ours Fit", StringComparison.Ordinal)
             ? (p.Name, (Action)(() => p.A())) : p).ToList();
+        var trainer = model.GetTrainer();
+        if (Environment.GetEnvironmentVariable("KERAS_RNN_BENCH_LOOP") is { } loop)
+        {
+            // For profilers: Fit epochs in a loop, nothing else.
+            for (int i = 0; i < int.Parse(loop); i++) model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true);
+            Keras.Rnn.Backend.RecurrentKernels.Mode = savedMode;
+            return;
+        }
+        timed.Add(("ours Trainer.TrainStep", () => trainer.TrainStep(new Keras.Rnn.Training.DataBatch([x], [y], null, spec.Batch), torch.CPU, model.TrainableWeights)));
         Harness.RoundRobin(timed, options.Quick, 20, "tiny");
+        // Tensors made outside any dispose scope and never disposed are freed by the finalizer thread, which on a
+        // GPU competes with the issuing thread; count them per step.
+        foreach (var (name, action, steps) in new (string, Action, int)[]
+        {
+            ("Fit", () => model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true), 50),
+            ("TrainStep", () => trainer.TrainStep(new Keras.Rnn.Training.DataBatch([x], [y], null, spec.Batch), torch.CPU, model.TrainableWeights), 1),
+            ("raw step", pieces[0].A, 1),
+        })
+        {
+            var stats = DisposeScopeManager.Statistics;
+            long createdOutside = stats.CreatedOutsideScopeCount, disposedOutside = stats.DisposedOutsideScopeCount;
+            long createdIn = stats.CreatedInScopeCount, disposedIn = stats.DisposedInScopeCount, detached = stats.DetachedFromScopeCount;
+            for (int i = 0; i < 20; i++) action();
+            double per = 20.0 * steps;
+            Console.WriteLine($"  tiny   {name,-10} per step: tensors made in scopes {(stats.CreatedInScopeCount - createdIn) / per:F1}, " +
+                              $"outside {(stats.CreatedOutsideScopeCount - createdOutside) / per:F1} (disposed outside {(stats.DisposedOutsideScopeCount - disposedOutside) / per:F1}), " +
+                              $"detached from scopes {(stats.DetachedFromScopeCount - detached) / per:F1}, disposed in scopes {(stats.DisposedInScopeCount - disposedIn) / per:F1}");
+        }
+        Keras.Rnn.Backend.RecurrentKernels.Mode = savedMode;
     }
 }

@@ -19,6 +19,7 @@ internal sealed class DerivedWeights
     private Variable?[] _sources = [];
     private long[] _versions = [];
     private Tensor[]? _derived;
+    private ScalarType? _dtype; // the autocast dtype the cached tensors were read in (mixed precision), or null
 
     /// <summary>How many times this cache derived its tensors (a diagnostic for tests).</summary>
     internal int Refreshes { get; private set; }
@@ -32,10 +33,10 @@ internal sealed class DerivedWeights
     /// <returns>The derived tensors. Cached ones belong to this object: do not dispose or modify them.</returns>
     public Tensor[] Get(IReadOnlyList<Variable?> sources, Func<Tensor[]> derive)
     {
-        if (torch.is_grad_enabled() && sources.Any(v => v is not null && v.Value.requires_grad)) return derive();
+        if (torch.is_grad_enabled() && sources.Any(v => v is not null && v.Live.requires_grad)) return derive();
         lock (_gate)
         {
-            if (_derived is null || !Matches(sources))
+            if (_derived is null || !Matches(sources) || _dtype != DTypePolicies.AutocastScope.Current)
             {
                 Tensor[] fresh;
                 using (torch.no_grad())
@@ -48,6 +49,7 @@ internal sealed class DerivedWeights
                 _derived = fresh;
                 _sources = sources.ToArray();
                 _versions = sources.Select(v => v?.Version ?? 0).ToArray();
+                _dtype = DTypePolicies.AutocastScope.Current;
                 Refreshes++;
                 if (old is not null)
                     foreach (var t in old)
@@ -72,5 +74,5 @@ internal sealed class DerivedWeights
     }
 
     /// <summary>A derived tensor that is a variable's own value (returned as is) must not be detached or disposed here.</summary>
-    private static bool IsSourceValue(Tensor t, IReadOnlyList<Variable?> sources) => sources.Any(v => v is not null && ReferenceEquals(v.Value, t));
+    private static bool IsSourceValue(Tensor t, IReadOnlyList<Variable?> sources) => sources.Any(v => v is not null && ReferenceEquals(v.Live, t));
 }

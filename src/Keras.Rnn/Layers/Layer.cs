@@ -78,6 +78,17 @@ public abstract class Layer
         }
     }
 
+    /// <summary>
+    /// The dtypes the layer computes in and stores its weights in (Keras' <c>dtype_policy</c>). Default: the global
+    /// policy when the layer was created (<see cref="DTypePolicies.MixedPrecision.GlobalPolicy"/>, normally
+    /// <c>"float32"</c>). Under a mixed policy the layer casts its floating inputs to the compute dtype and reads its
+    /// float32 weights in that dtype during its call.
+    /// </summary>
+    public DTypePolicies.DTypePolicy DTypePolicy { get; set; } = DTypePolicies.MixedPrecision.GlobalPolicy();
+
+    /// <summary>The dtype of the layer's computations (Keras' <c>compute_dtype</c>), from <see cref="DTypePolicy"/>.</summary>
+    public string ComputeDType => DTypePolicy.ComputeDType;
+
     /// <summary>Whether the weights exist (the layer has seen an input shape).</summary>
     public bool Built { get; protected set; }
 
@@ -358,12 +369,17 @@ public abstract class Layer
         IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training,
         IReadOnlyDictionary<string, object?>? arguments, List<Tensor>? losses)
     {
+        var policy = DTypePolicy;
+        var computeType = policy.ComputeScalarType;
         var cast = new Tensor[inputs.Count];
         for (int i = 0; i < inputs.Count; i++)
         {
             var x = inputs[i];
-            cast[i] = x.is_floating_point() && x.dtype != ScalarType.Float32 ? x.to_type(ScalarType.Float32) : x;
+            cast[i] = x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x;
         }
+        // Under a mixed policy the weights are read in the compute dtype during the call (Keras' autocast scope);
+        // a float32 layer inside a mixed model reads them as stored.
+        using var autocast = DTypePolicies.AutocastScope.Enter(policy.IsMixed ? computeType : null);
         var shapes = cast.Select(t => ShapeWithoutBatch(t)).ToList();
         if (!Built) Build(shapes);
         else CheckInputSpecs(shapes);
@@ -505,7 +521,7 @@ public abstract class Layer
         {
             ["name"] = Name,
             ["trainable"] = Trainable,
-            ["dtype"] = "float32",
+            ["dtype"] = DTypePolicy.Name,
         };
         if (ActivityRegularizer is not null) config["activity_regularizer"] = ActivityRegularizer;
         return config;

@@ -169,6 +169,14 @@ public partial class Model
         return names.Select(n => values.TryGetValue(n, out var v) ? v : default).ToList();
     }
 
+    /// <summary>
+    /// The current dynamic loss scale of a compiled model whose <see cref="Layers.Layer.DTypePolicy"/> is
+    /// <c>"mixed_float16"</c> (Keras' <c>optimizer.dynamic_scale</c> of the <c>LossScaleOptimizer</c> that Keras'
+    /// <c>compile</c> adds): starts at 2¹⁵, halves when a step's gradients overflow (that step is skipped), doubles
+    /// after 2000 finite steps. <c>null</c> for other policies or before <c>Compile</c>.
+    /// </summary>
+    public double? LossScale => _compileSpec is null ? null : GetTrainer().LossScaler?.Scale;
+
     internal Trainer GetTrainer()
     {
         if (_compileSpec is null)

@@ -229,15 +229,16 @@ internal static partial class KerasLayerReader
     private static readonly PropertyInfo ActivityRegularizerProperty = typeof(Layer).GetProperty(nameof(Layer.ActivityRegularizer))!;
 
     /// <summary>
-    /// The arguments every layer takes: <c>trainable</c>, <c>dtype</c> (a name or Keras 3's <c>DTypePolicy</c>; we
-    /// compute in float32), <c>activity_regularizer</c>, and an input shape given to the first layer of a
+    /// The arguments every layer takes: <c>trainable</c>, <c>dtype</c> (a name or Keras 3's <c>DTypePolicy</c>; mixed
+    /// policies are applied, other dtypes compute in float32), <c>activity_regularizer</c>, and an input shape given to the first layer of a
     /// Sequential model (Keras 2's <c>batch_input_shape</c>, <c>input_shape</c>/<c>input_dim</c>, Keras 1's
     /// <c>input_dtype</c>), which becomes the model's input layer.
     /// </summary>
     private static void ApplyCommon(Layer layer, ConfigArgs args)
     {
         if (!args.Bool("trainable", true)) layer.Trainable = false;
-        ReadLayerDType(args);
+        var dtype = ReadLayerDType(args);
+        if (dtype is "mixed_float16" or "mixed_bfloat16" or "float32") layer.DTypePolicy = DTypePolicies.DTypePolicy.Get(dtype);
         if (args.Regularizer("activity_regularizer") is { } activity && layer.ActivityRegularizer is null)
             ActivityRegularizerProperty.SetValue(layer, activity);
 
@@ -267,11 +268,14 @@ internal static partial class KerasLayerReader
         }
     }
 
-    /// <summary>The <c>dtype</c> of a layer: a floating-point name or policy is accepted (computations run in float32).</summary>
-    private static void ReadLayerDType(ConfigArgs args)
+    /// <summary>
+    /// The <c>dtype</c> of a layer: a floating-point name or policy is accepted; the mixed-precision policies are
+    /// applied, other floating dtypes compute in float32.
+    /// </summary>
+    private static string? ReadLayerDType(ConfigArgs args)
     {
         var node = args.Node("dtype");
-        if (node is null) return;
+        if (node is null) return null;
         string? name = node switch
         {
             JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
@@ -281,6 +285,7 @@ internal static partial class KerasLayerReader
         if (name is null) throw args.Bad("dtype", "a dtype name or a DTypePolicy object", node);
         if (!(name.Contains("float", StringComparison.Ordinal) || name is "mixed_bfloat16" or "mixed_float16" or "int32" or "int64" or "bool"))
             throw args.Bad("dtype", "a floating-point dtype (float32, float64, float16, bfloat16 or a mixed policy)", node);
+        return name;
     }
 
     private static string NormalizeInputDType(string dtype, ConfigArgs args, string key)

@@ -38,12 +38,17 @@ internal sealed class Trainer
         _metricSpecs = metrics;
         _weightedMetricSpecs = weightedMetrics;
         _outputNames = outputNames;
+        // Keras' compile wraps the optimizer of a mixed_float16 model in a LossScaleOptimizer.
+        if (model.DTypePolicy.Name == "mixed_float16") LossScaler = new LossScaler();
         if (losses.Count(l => l is not null) > 1)
             foreach (var (loss, i) in losses.Select((l, i) => (l, i)))
                 if (loss is not null) _outputLossTrackers.Add(new Mean($"{outputNames[i]}_loss"));
     }
 
     public Optimizer Optimizer { get; }
+
+    /// <summary>Dynamic loss scaling, for a model whose policy is <c>"mixed_float16"</c> (else <c>null</c>).</summary>
+    public LossScaler? LossScaler { get; }
 
     public IReadOnlyList<Loss?> Losses => _losses;
 
@@ -66,10 +71,12 @@ internal sealed class Trainer
                 throw new InvalidOperationException(
                     $"The loss of model '{_model.Name}' does not depend on any trainable weight; check that the outputs are connected to trainable layers.");
             var parameters = trainable.Select(v => v.Value).ToList();
-            var grads = torch.autograd.grad([Optimizer.ScaleLoss(total)], parameters, allow_unused: true);
+            var scaled = Optimizer.ScaleLoss(total);
+            if (LossScaler is not null) scaled = LossScaler.ScaleLoss(scaled);
+            var grads = torch.autograd.grad([scaled], parameters, allow_unused: true);
             var gradList = new Tensor?[trainable.Count];
             for (int i = 0; i < gradList.Length; i++) gradList[i] = grads[i] is { } g && !g.IsInvalid ? g : null;
-            Optimizer.ApplyGradients(gradList, trainable);
+            if (LossScaler is null || LossScaler.UnscaleAndCheck(gradList)) Optimizer.ApplyGradients(gradList, trainable);
         }
         using (torch.no_grad()) UpdateMetrics(y, yPred, masks, sw);
     }

@@ -177,9 +177,9 @@ public sealed class Bidirectional : Layer
             // Packed kernels leave zeros at padded steps: Keras' outputs there when zero_output_for_mask is set (as
             // Bidirectional sets it with return_sequences), or when only the final states are returned.
             if (plan == FusedRnn.MaskPlan.Packed && ReturnSequences && !(Forward.ZeroOutputForMask && Backward.ZeroOutputForMask)) return null;
-            var x = sequences.is_floating_point() ? sequences : sequences.to_type(ScalarType.Float32);
-            var forwardInitial = InitialStates(Forward, forwardState, batch, x.device);
-            var backwardInitial = InitialStates(Backward, backwardState, batch, x.device);
+            var x = sequences.is_floating_point() ? sequences : sequences.to_type(DTypePolicy.ComputeScalarType);
+            var forwardInitial = InitialStates(Forward, forwardState, batch, x);
+            var backwardInitial = InitialStates(Backward, backwardState, batch, x);
             var parameters = _torchLayout.Get([f.Kernel, f.Recurrent, f.Bias, b.Kernel, b.Recurrent, b.Bias], () =>
                 FusedRnn.BidirectionalParams(f.Kind, (f.Kernel.Value, f.Recurrent.Value, f.Bias?.Value), (b.Kernel.Value, b.Recurrent.Value, b.Bias?.Value)));
             var (outputs, states) = FusedRnn.Bidirectional(f.Kind, x, forwardInitial, backwardInitial, parameters,
@@ -194,12 +194,17 @@ public sealed class Bidirectional : Layer
         }
     }
 
-    /// <summary>A direction's initial states: the given ones (checked, as float32) or the cell's zeros.</summary>
-    private static IReadOnlyList<Tensor> InitialStates(RNN layer, IReadOnlyList<Tensor>? given, long batch, Device device)
+    /// <summary>A direction's initial states: the given ones (checked) or the cell's zeros, in the sequences' dtype.</summary>
+    private static IReadOnlyList<Tensor> InitialStates(RNN layer, IReadOnlyList<Tensor>? given, long batch, Tensor sequences)
     {
-        if (given is not { Count: > 0 }) return layer.Cell.GetInitialState(batch, device);
-        layer.Cell.CheckStates(given, batch, layer);
-        return given.Select(s => s.dtype == ScalarType.Float32 ? s : s.to_type(ScalarType.Float32)).ToList();
+        IReadOnlyList<Tensor> states;
+        if (given is not { Count: > 0 }) states = layer.Cell.GetInitialState(batch, sequences.device);
+        else
+        {
+            layer.Cell.CheckStates(given, batch, layer);
+            states = given;
+        }
+        return states.Select(s => s.dtype == sequences.dtype ? s : s.to_type(sequences.dtype)).ToList();
     }
 
     /// <inheritdoc />

@@ -148,8 +148,9 @@ public class RNN : Layer
     protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context)
     {
         var sequences = inputs[0];
-        // Keras promotes integer (and bool) sequences to the float32 compute dtype of the weights.
-        if (!sequences.is_floating_point()) sequences = sequences.to_type(ScalarType.Float32);
+        // Keras promotes integer (and bool) sequences to the compute dtype of the layer.
+        if (!sequences.is_floating_point()) sequences = sequences.to_type(DTypePolicy.ComputeScalarType);
+        var stateType = sequences.dtype;
         long batch = sequences.shape[0];
         if (sequences.shape[1] == 0)
             throw new KerasLayerException(this, $"received a sequence with 0 time steps (input shape {Shape.Of(sequences.shape)}).");
@@ -164,7 +165,7 @@ public class RNN : Layer
         if (context.InitialState is { Count: > 0 } given)
         {
             Cell.CheckStates(given, batch, this);
-            initial = given.Select(s => s.dtype == ScalarType.Float32 ? s : s.to_type(ScalarType.Float32)).ToList();
+            initial = given.Select(s => s.dtype == stateType ? s : s.to_type(stateType)).ToList();
         }
         else if (Stateful)
         {
@@ -176,6 +177,8 @@ public class RNN : Layer
         {
             initial = Cell.GetInitialState(batch, sequences.device);
         }
+        // Under a mixed policy the states follow the (float16/bfloat16) sequences; stored states stay as they are.
+        if (initial.Count > 0 && initial[0].dtype != stateType) initial = initial.Select(s => s.to_type(stateType)).ToList();
 
         var mask = context.Mask;
         if (mask is not null && (mask.dim() != 2 || mask.shape[0] != batch || mask.shape[1] != sequences.shape[1]))
