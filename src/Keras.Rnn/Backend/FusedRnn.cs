@@ -20,47 +20,47 @@ namespace Keras.Rnn.Backend;
 internal static class FusedRnn
 {
     private const string Script = """
-def lstm(x: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
-    y, h, c = torch.lstm(x, [h0, c0], params, has_bias, 1, 0.0, train, bidirectional, True)
+def lstm(x: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    y, h, c = torch.lstm(x, [h0, c0], params, has_bias, 1, 0.0, train, False, True)
     return y, h, c
 
-def lstm_packed(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+def lstm_packed(x: Tensor, lengths: Tensor, h0: Tensor, c0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
     sorted_len, cpu_idx = torch.sort(lengths, descending=True)
     idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
-    out, h, c = torch.lstm(data, batch_sizes, [h0.index_select(1, idx), c0.index_select(1, idx)], params, has_bias, 1, 0.0, train, bidirectional)
+    out, h, c = torch.lstm(data, batch_sizes, [h0.index_select(1, idx), c0.index_select(1, idx)], params, has_bias, 1, 0.0, train, False)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv), c.index_select(1, inv)
 
-def gru(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
-    y, h = torch.gru(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
+def gru(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
+    y, h = torch.gru(x, h0, params, has_bias, 1, 0.0, train, False, True)
     return y, h
 
-def gru_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, bidirectional: bool):
+def gru_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool):
     sorted_len, cpu_idx = torch.sort(lengths, descending=True)
     idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
-    out, h = torch.gru(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
+    out, h = torch.gru(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv)
 
-def rnn(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool, bidirectional: bool):
+def rnn(x: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
     if relu:
-        y, h = torch.rnn_relu(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
+        y, h = torch.rnn_relu(x, h0, params, has_bias, 1, 0.0, train, False, True)
     else:
-        y, h = torch.rnn_tanh(x, h0, params, has_bias, 1, 0.0, train, bidirectional, True)
+        y, h = torch.rnn_tanh(x, h0, params, has_bias, 1, 0.0, train, False, True)
     return y, h
 
-def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool, bidirectional: bool):
+def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has_bias: bool, train: bool, relu: bool):
     sorted_len, cpu_idx = torch.sort(lengths, descending=True)
     idx = cpu_idx.to(x.device)
     data, batch_sizes = torch._pack_padded_sequence(x.index_select(0, idx), sorted_len, True)
     if relu:
-        out, h = torch.rnn_relu(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
+        out, h = torch.rnn_relu(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
     else:
-        out, h = torch.rnn_tanh(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, bidirectional)
+        out, h = torch.rnn_tanh(data, batch_sizes, h0.index_select(1, idx), params, has_bias, 1, 0.0, train, False)
     y, _ = torch._pad_packed_sequence(out, batch_sizes, True, 0.0, x.size(1))
     inv = torch.argsort(idx)
     return y.index_select(0, inv), h.index_select(1, inv)
@@ -81,24 +81,6 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         Packed,
         /// <summary>Gaps, left padding or fully masked rows: the step loop must run.</summary>
         Unsupported,
-    }
-
-    private static long _bidirectionalInvocations;
-
-    /// <summary>How many times <see cref="Bidirectional"/> ran in this process (a diagnostic: tests check which path ran).</summary>
-    internal static long BidirectionalInvocations => Interlocked.Read(ref _bidirectionalInvocations);
-
-    /// <summary>Torch's fused recurrent kernels.</summary>
-    public enum FusedKind
-    {
-        /// <summary><c>aten::lstm</c>.</summary>
-        Lstm,
-        /// <summary><c>aten::gru</c> (Keras' <c>reset_after=True</c>).</summary>
-        Gru,
-        /// <summary><c>aten::rnn_tanh</c>.</summary>
-        RnnTanh,
-        /// <summary><c>aten::rnn_relu</c>.</summary>
-        RnnRelu,
     }
 
     /// <summary>Decides how a mask can be handled and returns the per-sequence lengths (CPU int64) when packed.</summary>
@@ -138,8 +120,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train, false)
-            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train, false);
+            ? Unit.Value.invoke("lstm", x, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train)
+            : Unit.Value.invoke("lstm_packed", x, lengths, h0.unsqueeze(0), c0.unsqueeze(0), parameters, hasBias, train);
         var (y, h, c) = ((Tensor, Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope(), c.squeeze(0).MoveToOuterDisposeScope());
@@ -157,8 +139,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, hasBias, train, false)
-            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, false);
+            ? Unit.Value.invoke("gru", x, h0.unsqueeze(0), parameters, hasBias, train)
+            : Unit.Value.invoke("gru_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
@@ -178,8 +160,8 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         bool hasBias = parameters.Length == 4;
         bool train = torch.is_grad_enabled();
         object result = lengths is null
-            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, hasBias, train, relu, false)
-            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, relu, false);
+            ? Unit.Value.invoke("rnn", x, h0.unsqueeze(0), parameters, hasBias, train, relu)
+            : Unit.Value.invoke("rnn_packed", x, lengths, h0.unsqueeze(0), parameters, hasBias, train, relu);
         var (y, h) = ((Tensor, Tensor))result;
         if (lengths is not null) y = CompleteMaskedOutputs(y, lengths, zeroOutputForMask);
         return (y.MoveToOuterDisposeScope(), h.squeeze(0).MoveToOuterDisposeScope());
@@ -237,69 +219,6 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
         var wih = ReorderZrhToRzn(kernel.t(), 0);
         var whh = ReorderZrhToRzn(recurrentKernel.t(), 0);
         return bias is null ? [wih, whh] : [wih, whh, ReorderZrhToRzn(bias[0], 0), ReorderZrhToRzn(bias[1], 0)];
-    }
-
-    /// <summary>
-    /// Torch's parameter list of a bidirectional layer: the forward direction's parameters, then the backward
-    /// direction's (each from Keras weights as for one direction), in one buffer on CUDA.
-    /// </summary>
-    /// <param name="kind">The kernel both directions use.</param>
-    /// <param name="forward">Forward kernel, recurrent kernel and bias (or <c>null</c>).</param>
-    /// <param name="backward">Backward kernel, recurrent kernel and bias (or <c>null</c>).</param>
-    internal static Tensor[] BidirectionalParams(FusedKind kind, (Tensor Kernel, Tensor Recurrent, Tensor? Bias) forward,
-        (Tensor Kernel, Tensor Recurrent, Tensor? Bias) backward)
-    {
-        Tensor[] Parts((Tensor Kernel, Tensor Recurrent, Tensor? Bias) w) =>
-            kind == FusedKind.Gru ? GruParts(w.Kernel, w.Recurrent, w.Bias) : LstmParts(w.Kernel, w.Recurrent, w.Bias);
-        return ForDevice([.. Parts(forward), .. Parts(backward)]);
-    }
-
-    /// <summary>
-    /// Both directions of a bidirectional layer in one fused call (one cuDNN call on GPU instead of two, and no
-    /// reversing of inputs and outputs). The backward direction's outputs come aligned with the input time steps, as
-    /// Keras' <c>Bidirectional</c> presents them; with right-padded <paramref name="lengths"/> it starts at each
-    /// sequence's last valid step and outputs zeros at padded steps, like Keras' <c>go_backwards</c> layer with a mask.
-    /// </summary>
-    /// <param name="kind">The kernel.</param>
-    /// <param name="x">Inputs <c>(B, T, in)</c>.</param>
-    /// <param name="forwardStates">The forward direction's initial states (<c>h</c>, and <c>c</c> for LSTM), each <c>(B, U)</c>.</param>
-    /// <param name="backwardStates">The backward direction's initial states.</param>
-    /// <param name="parameters">From <see cref="BidirectionalParams"/>.</param>
-    /// <param name="lengths">Sequence lengths (CPU int64) for right-padded masks, or <c>null</c>.</param>
-    /// <returns>Outputs <c>(B, T, 2U)</c> (forward then backward units; zeros at padded steps) and the final states,
-    /// each <c>(2, B, U)</c> (forward then backward).</returns>
-    public static (Tensor Outputs, Tensor[] States) Bidirectional(FusedKind kind, Tensor x, IReadOnlyList<Tensor> forwardStates,
-        IReadOnlyList<Tensor> backwardStates, Tensor[] parameters, Tensor? lengths)
-    {
-        Interlocked.Increment(ref _bidirectionalInvocations);
-        using var scope = torch.NewDisposeScope();
-        bool hasBias = parameters.Length == 8;
-        bool train = torch.is_grad_enabled();
-        var h0 = torch.stack([forwardStates[0], backwardStates[0]]);
-        Tensor y;
-        Tensor[] states;
-        if (kind == FusedKind.Lstm)
-        {
-            var c0 = torch.stack([forwardStates[1], backwardStates[1]]);
-            object r = lengths is null
-                ? Unit.Value.invoke("lstm", x, h0, c0, parameters, hasBias, train, true)
-                : Unit.Value.invoke("lstm_packed", x, lengths, h0, c0, parameters, hasBias, train, true);
-            var (ly, lh, lc) = ((Tensor, Tensor, Tensor))r;
-            (y, states) = (ly, [lh, lc]);
-        }
-        else
-        {
-            object r = kind == FusedKind.Gru
-                ? lengths is null
-                    ? Unit.Value.invoke("gru", x, h0, parameters, hasBias, train, true)
-                    : Unit.Value.invoke("gru_packed", x, lengths, h0, parameters, hasBias, train, true)
-                : lengths is null
-                    ? Unit.Value.invoke("rnn", x, h0, parameters, hasBias, train, kind == FusedKind.RnnRelu, true)
-                    : Unit.Value.invoke("rnn_packed", x, lengths, h0, parameters, hasBias, train, kind == FusedKind.RnnRelu, true);
-            var (gy, gh) = ((Tensor, Tensor))r;
-            (y, states) = (gy, [gh]);
-        }
-        return (y.MoveToOuterDisposeScope(), states.Select(t => t.MoveToOuterDisposeScope()).ToArray());
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using Keras.Rnn.Backend;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -118,20 +117,10 @@ public sealed class Bidirectional : Layer
             forwardState = states.Take(half).ToList();
             backwardState = states.Skip(half).ToList();
         }
-        IReadOnlyList<Tensor> y, yRev;
-        bool aligned;
-        if (TryBothDirectionsFused(inputs[0], context, forwardState, backwardState) is { } fused)
-        {
-            (y, yRev, aligned) = (fused.Forward, fused.Backward, true);
-        }
-        else
-        {
-            y = Forward.CallAll(inputs, context.With(initialState: forwardState, keepState: false));
-            yRev = Backward.CallAll(inputs, context.With(initialState: backwardState, keepState: false));
-            aligned = false;
-        }
+        var y = Forward.CallAll(inputs, context.With(initialState: forwardState, keepState: false));
+        var yRev = Backward.CallAll(inputs, context.With(initialState: backwardState, keepState: false));
         var output = y[0];
-        var outputRev = ReturnSequences && !aligned ? yRev[0].flip(1) : yRev[0];
+        var outputRev = ReturnSequences ? yRev[0].flip(1) : yRev[0];
         var result = new List<Tensor>();
         switch (MergeMode)
         {
@@ -147,64 +136,6 @@ public sealed class Bidirectional : Layer
             result.AddRange(yRev.Skip(1));
         }
         return result;
-    }
-
-    /// <summary>Both directions' weights in torch's layout, kept between inference calls while the weights are unchanged.</summary>
-    private readonly DerivedWeights _torchLayout = new();
-
-    /// <summary>
-    /// Where torch's fused kernels run the layers (GPU, or <c>RecurrentKernelMode.Aten</c>), both directions in one
-    /// call, as a C# user's <c>nn.LSTM(bidirectional: true)</c> would: returns each direction's outputs as its own
-    /// <c>CallAll</c> would, the backward sequence already in input order; <c>null</c> where the two calls are needed
-    /// (CPU with our kernels, masks other than right padding, dropout while training, different cells, ...).
-    /// </summary>
-    private (IReadOnlyList<Tensor> Forward, IReadOnlyList<Tensor> Backward)? TryBothDirectionsFused(Tensor sequences, CallContext context,
-        IReadOnlyList<Tensor>? forwardState, IReadOnlyList<Tensor>? backwardState)
-    {
-        if (RecurrentKernels.AppliesTo(sequences.device) || Forward.GoBackwards || !Backward.GoBackwards) return null;
-        if (sequences.dim() != 3 || sequences.shape[1] == 0) return null;
-        if (Forward.FusedDirection(context.Training) is not { } f || Backward.FusedDirection(context.Training) is not { } b) return null;
-        if (f.Kind != b.Kind || (f.Bias is null) != (b.Bias is null) || !f.Recurrent.Value.shape.SequenceEqual(b.Recurrent.Value.shape)
-            || !f.Kernel.Value.shape.SequenceEqual(b.Kernel.Value.shape))
-            return null;
-        long batch = sequences.shape[0];
-        var mask = context.Mask;
-        if (mask is not null && (mask.dim() != 2 || mask.shape[0] != batch || mask.shape[1] != sequences.shape[1])) return null;
-        var plan = FusedRnn.PlanMask(mask, false, out var lengths);
-        using (lengths)
-        {
-            if (plan == FusedRnn.MaskPlan.Unsupported) return null;
-            // Packed kernels leave zeros at padded steps: Keras' outputs there when zero_output_for_mask is set (as
-            // Bidirectional sets it with return_sequences), or when only the final states are returned.
-            if (plan == FusedRnn.MaskPlan.Packed && ReturnSequences && !(Forward.ZeroOutputForMask && Backward.ZeroOutputForMask)) return null;
-            var x = sequences.is_floating_point() ? sequences : sequences.to_type(DTypePolicy.ComputeScalarType);
-            var forwardInitial = InitialStates(Forward, forwardState, batch, x);
-            var backwardInitial = InitialStates(Backward, backwardState, batch, x);
-            var parameters = _torchLayout.Get([f.Kernel, f.Recurrent, f.Bias, b.Kernel, b.Recurrent, b.Bias], () =>
-                FusedRnn.BidirectionalParams(f.Kind, (f.Kernel.Value, f.Recurrent.Value, f.Bias?.Value), (b.Kernel.Value, b.Recurrent.Value, b.Bias?.Value)));
-            var (outputs, states) = FusedRnn.Bidirectional(f.Kind, x, forwardInitial, backwardInitial, parameters,
-                plan == FusedRnn.MaskPlan.Packed ? lengths : null);
-            long units = f.Recurrent.Value.shape[0];
-            var forwardStates = states.Select(t => t[0]).ToList();
-            var backwardStates = states.Select(t => t[1]).ToList();
-            var forwardOutput = ReturnSequences ? outputs.narrow(2, 0, units) : forwardStates[0];
-            var backwardOutput = ReturnSequences ? outputs.narrow(2, units, units) : backwardStates[0];
-            return (ReturnState ? [forwardOutput, .. forwardStates] : [forwardOutput],
-                ReturnState ? [backwardOutput, .. backwardStates] : [backwardOutput]);
-        }
-    }
-
-    /// <summary>A direction's initial states: the given ones (checked) or the cell's zeros, in the sequences' dtype.</summary>
-    private static IReadOnlyList<Tensor> InitialStates(RNN layer, IReadOnlyList<Tensor>? given, long batch, Tensor sequences)
-    {
-        IReadOnlyList<Tensor> states;
-        if (given is not { Count: > 0 }) states = layer.Cell.GetInitialState(batch, sequences.device);
-        else
-        {
-            layer.Cell.CheckStates(given, batch, layer);
-            states = given;
-        }
-        return states.Select(s => s.dtype == sequences.dtype ? s : s.to_type(sequences.dtype)).ToList();
     }
 
     /// <inheritdoc />

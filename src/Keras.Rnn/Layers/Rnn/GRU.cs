@@ -103,14 +103,6 @@ public sealed class GRU : RNN
             activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
-    internal override (FusedRnn.FusedKind Kind, Variable Kernel, Variable Recurrent, Variable? Bias)? FusedDirection(bool training)
-    {
-        var cell = Cell;
-        bool allows = cell.ResetAfter && ReferenceEquals(cell.Activation, ActivationFunction.Tanh)
-                      && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
-        return allows && PairFusable(training, UseCudnn) ? (FusedRnn.FusedKind.Gru, cell.Kernel!, cell.RecurrentKernel!, cell.Bias) : null;
-    }
-
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new GRU((GRUCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };

@@ -105,13 +105,6 @@ public sealed class LSTM : RNN
             preferTorchKernel: allows && RecurrentKernels.PreferTorchLstm(sequences, Units));
     }
 
-    internal override (FusedRnn.FusedKind Kind, Variable Kernel, Variable Recurrent, Variable? Bias)? FusedDirection(bool training)
-    {
-        var cell = Cell;
-        bool allows = ReferenceEquals(cell.Activation, ActivationFunction.Tanh) && ReferenceEquals(cell.RecurrentActivation, ActivationFunction.Sigmoid);
-        return allows && PairFusable(training, UseCudnn) ? (FusedRnn.FusedKind.Lstm, cell.Kernel!, cell.RecurrentKernel!, cell.Bias) : null;
-    }
-
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new LSTM((LSTMCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };

@@ -309,18 +309,6 @@ public class RNN : Layer
         }
     }
 
-    /// <summary>
-    /// This layer's share of a fused bidirectional call (see <see cref="Bidirectional"/>): torch's kernel for its cell
-    /// and its weights, or <c>null</c> when its configuration needs a call of its own (an activation torch's kernels
-    /// lack, GRU <c>reset_after=False</c>, dropout while training, unroll, stateful, <c>useCudnn=false</c>).
-    /// </summary>
-    /// <param name="training">Whether the call trains.</param>
-    internal virtual (FusedRnn.FusedKind Kind, Variable Kernel, Variable Recurrent, Variable? Bias)? FusedDirection(bool training) => null;
-
-    /// <summary>Whether one whole-sequence fused call may run this layer as half of a bidirectional pair.</summary>
-    private protected bool PairFusable(bool training, bool? useCudnn) =>
-        useCudnn != false && !Unroll && !Stateful && !(training && (Cell.DropoutRate > 0 || Cell.RecurrentDropoutRate > 0));
-
     /// <summary>The inputs times the cell's input-dropout mask (one mask for the whole sequence) during training.</summary>
     private Tensor WithInputDropout(Tensor sequences, bool training) =>
         training && Cell.DropoutRate > 0 && Cell.InputDropoutMasks(sequences.select(1, 0)) is { } masks

@@ -83,16 +83,6 @@ public sealed class SimpleRNN : RNN
             cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
     }
 
-    internal override (FusedRnn.FusedKind Kind, Variable Kernel, Variable Recurrent, Variable? Bias)? FusedDirection(bool training)
-    {
-        var cell = Cell;
-        bool relu = ReferenceEquals(cell.Activation, ActivationFunction.Relu);
-        bool allows = relu || ReferenceEquals(cell.Activation, ActivationFunction.Tanh);
-        return allows && PairFusable(training, null)
-            ? (relu ? FusedRnn.FusedKind.RnnRelu : FusedRnn.FusedKind.RnnTanh, cell.Kernel!, cell.RecurrentKernel!, cell.Bias)
-            : null;
-    }
-
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new SimpleRNN((SimpleRNNCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, name)
         { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
