@@ -227,17 +227,17 @@ def rnn_packed(x: Tensor, lengths: Tensor, h0: Tensor, params: List[Tensor], has
     /// (<c>weight_ih, weight_hh, bias_ih, bias_hh</c>, gate blocks in torch's order), which lets cuDNN use the
     /// weights where they are instead of compacting them on every call.
     /// </summary>
+    /// <remarks>
+    /// The views come from one <c>split</c>, whose backward is one concatenation of the parameters' gradients (views
+    /// from separate <c>narrow</c> calls would each scatter their gradient into a zeroed buffer-sized tensor, and the
+    /// engine would then add those up: a dozen buffer-sized kernels per training step).
+    /// </remarks>
     internal static Tensor[] InOneBuffer(Tensor[] parameters)
     {
         var flat = torch.cat(parameters.Select(p => p.reshape(-1)).ToArray());
+        var pieces = flat.split(parameters.Select(p => p.numel()).ToArray());
         var views = new Tensor[parameters.Length];
-        long offset = 0;
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            long n = parameters[i].numel();
-            views[i] = flat.narrow(0, offset, n).view(parameters[i].shape);
-            offset += n;
-        }
+        for (int i = 0; i < parameters.Length; i++) views[i] = pieces[i].view(parameters[i].shape);
         return views;
     }
 

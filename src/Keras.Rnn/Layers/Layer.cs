@@ -89,6 +89,13 @@ public abstract class Layer
     /// <summary>The dtype of the layer's computations (Keras' <c>compute_dtype</c>), from <see cref="DTypePolicy"/>.</summary>
     public string ComputeDType => DTypePolicy.ComputeDType;
 
+    /// <summary>
+    /// Whether the layer casts its floating inputs to <see cref="ComputeDType"/> and, under a mixed policy, reads its
+    /// weights in it during its call (Keras' <c>autocast</c>; default <c>true</c>). A layer that needs exact inputs
+    /// turns it off (e.g. <see cref="Embedding"/>: float token ids above 2048 do not survive float16).
+    /// </summary>
+    public bool Autocast { get; protected set; } = true;
+
     /// <summary>Whether the weights exist (the layer has seen an input shape).</summary>
     public bool Built { get; protected set; }
 
@@ -375,11 +382,11 @@ public abstract class Layer
         for (int i = 0; i < inputs.Count; i++)
         {
             var x = inputs[i];
-            cast[i] = x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x;
+            cast[i] = Autocast && x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x;
         }
         // Under a mixed policy the weights are read in the compute dtype during the call (Keras' autocast scope);
         // a float32 layer inside a mixed model reads them as stored.
-        using var autocast = DTypePolicies.AutocastScope.Enter(policy.IsMixed ? computeType : null);
+        using var autocast = DTypePolicies.AutocastScope.Enter(Autocast && policy.IsMixed ? computeType : null);
         var shapes = cast.Select(t => ShapeWithoutBatch(t)).ToList();
         if (!Built) Build(shapes);
         else CheckInputSpecs(shapes);

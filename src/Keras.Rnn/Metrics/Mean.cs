@@ -44,7 +44,8 @@ public class Mean : Metric
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var v = values.detach().to_type(ScalarType.Float32);
-        _total.Add(v.mean().mul(sampleWeight));
+        // A scalar (a batch's loss, the common case) is added times the weight in one operation.
+        _total.AddScaled(v.dim() == 0 ? v : v.mean(), sampleWeight);
         _count.Add(sampleWeight, v.device);
     }
 

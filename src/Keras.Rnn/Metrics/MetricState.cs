@@ -42,6 +42,14 @@ internal sealed class MetricState
         target.add_(delta.detach().to_type(ScalarType.Float64));
     }
 
+    /// <summary>Adds <paramref name="delta"/> times <paramref name="factor"/> (broadcast to the state's shape) in one operation, on delta's device.</summary>
+    public void AddScaled(Tensor delta, double factor)
+    {
+        using var _ = torch.no_grad();
+        var target = On(delta.device);
+        target.add_(delta.detach(), alpha: factor);
+    }
+
     /// <summary>Adds a host value, on <paramref name="device"/> when the state does not exist yet.</summary>
     public void Add(double delta, Device? device = null)
     {

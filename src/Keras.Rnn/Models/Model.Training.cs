@@ -177,6 +177,12 @@ public partial class Model
     /// </summary>
     public double? LossScale => _compileSpec is null ? null : GetTrainer().LossScaler?.Scale;
 
+    /// <summary>
+    /// Whether a <c>"mixed_float16"</c> model trains with dynamic loss scaling (Keras' <c>compile</c> argument
+    /// <c>auto_scale_loss</c>; default <c>true</c>). Set it before <c>Compile</c>; it has no effect on other policies.
+    /// </summary>
+    public bool AutoScaleLoss { get; set; } = true;
+
     internal Trainer GetTrainer()
     {
         if (_compileSpec is null)

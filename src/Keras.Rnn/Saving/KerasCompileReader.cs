@@ -39,7 +39,8 @@ internal static class KerasCompileReader
         var metrics = args.Node("metrics");
         var weighted = args.Node("weighted_metrics");
         var lossWeights = args.Node("loss_weights");
-        args.Ignore("run_eagerly", "jit_compile", "auto_scale_loss");
+        args.Ignore("run_eagerly", "jit_compile");
+        model.AutoScaleLoss = args.Bool("auto_scale_loss", true);
         var steps = args.Node("steps_per_execution");
         if (steps is not null && ConfigArgs.AsLong(steps) is not 1)
             KerasConfig.Log($"{ctx.Source}: compile argument steps_per_execution={steps.ToJsonString()} is ignored (one batch per step).");

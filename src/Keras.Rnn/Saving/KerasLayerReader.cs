@@ -238,7 +238,8 @@ internal static partial class KerasLayerReader
     {
         if (!args.Bool("trainable", true)) layer.Trainable = false;
         var dtype = ReadLayerDType(args);
-        if (dtype is "mixed_float16" or "mixed_bfloat16" or "float32") layer.DTypePolicy = DTypePolicies.DTypePolicy.Get(dtype);
+        if (dtype is not null)
+            layer.DTypePolicy = DTypePolicies.DTypePolicy.Get(dtype is "mixed_float16" or "mixed_bfloat16" ? dtype : "float32");
         if (args.Regularizer("activity_regularizer") is { } activity && layer.ActivityRegularizer is null)
             ActivityRegularizerProperty.SetValue(layer, activity);
 

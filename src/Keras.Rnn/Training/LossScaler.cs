@@ -36,7 +36,8 @@ internal sealed class LossScaler
     {
         var present = gradients.OfType<Tensor>().ToList();
         foreach (var g in present) g.div_(Scale);
-        bool finite = present.Count == 0 || torch.stack(present.Select(g => g.sum().to_type(ScalarType.Float32)).ToArray()).sum().isfinite().item<bool>();
+        // Keras' check_finite: every element of every gradient finite (one transfer to the host).
+        bool finite = present.Count == 0 || torch.stack(present.Select(g => g.isfinite().all()).ToArray()).all().item<bool>();
         if (!finite)
         {
             Scale *= 0.5;

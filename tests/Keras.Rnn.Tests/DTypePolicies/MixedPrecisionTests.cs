@@ -129,7 +129,8 @@ public class MixedPrecisionTests : IDisposable
         Assert.Equal(16384.0, model.LossScale);
         var after = model.GetWeights();
         for (int i = 0; i < before.Length; i++) Assert.Equal(before[i].Cast<float>(), after[i].Cast<float>());
-        model.TrainOnBatch(x, torch.full(4, 1, 0.5f));
+        // Targets near the predictions: small gradients, finite in float16 even times the scale.
+        model.TrainOnBatch(x, model.Predict(x, verbose: 0).to_type(ScalarType.Float32).add(0.01));
         Assert.Equal(16384.0, model.LossScale);
         Assert.NotEqual(before[0].Cast<float>(), model.GetWeights()[0].Cast<float>());
         Assert.Null(new Sequential(new InputLayer([3]), new Dense(1)).LossScale);
@@ -165,5 +166,88 @@ public class MixedPrecisionTests : IDisposable
         var loaded = Model.FromJson(json);
         Assert.Equal("mixed_bfloat16", loaded.Layers.OfType<LSTM>().Single().DTypePolicy.Name);
         Assert.Equal("float32", loaded.Layers.OfType<Dense>().Single().DTypePolicy.Name);
+    }
+
+    /// <summary>
+    /// Embedding does not autocast (Keras sets autocast=False): float token ids above float16's and bfloat16's exact
+    /// integers (2048, 256) still pick their own rows; the rows come out in the compute dtype.
+    /// </summary>
+    [Theory]
+    [InlineData("mixed_float16")]
+    [InlineData("mixed_bfloat16")]
+    public void EmbeddingKeepsFloatTokenIdsExact(string policy)
+    {
+        var embedding = new Embedding(4000, 2) { DTypePolicy = policy };
+        var ids = torch.tensor(new float[] { 3001, 257, 2049 }).unsqueeze(0);
+        var rows = embedding.Apply(ids);
+        Assert.Equal(DTypePolicy.Get(policy).ComputeScalarType, rows.dtype);
+        var table = embedding.Embeddings!.Value;
+        foreach (var (id, i) in new[] { (3001L, 0L), (257L, 1L), (2049L, 2L) })
+            Assert.True(rows[0, i].to_type(ScalarType.Float32).allclose(table[id].to_type(DTypePolicy.Get(policy).ComputeScalarType).to_type(ScalarType.Float32), 0, 0),
+                $"id {id}: got a different row");
+    }
+
+    /// <summary>
+    /// Under float16 a value mask that hides every position of a sample gives that sample finite outputs (Keras
+    /// subtracts 65504, not 1e9, from float16 scores; 1e9 would be −inf and the softmax NaN).
+    /// </summary>
+    [Fact]
+    public void AttentionWithAFullyMaskedRowStaysFiniteInFloat16()
+    {
+        var attention = new Attention { DTypePolicy = "mixed_float16" };
+        var query = torch.rand(2, 3, 4);
+        var value = torch.rand(2, 5, 4);
+        var valueMask = torch.tensor(new[,] { { true, true, false, true, false }, { false, false, false, false, false } });
+        var output = attention.ApplyAll([query, value], masks: [null, valueMask])[0];
+        Assert.Equal(ScalarType.Float16, output.dtype);
+        Assert.True(output.isfinite().all().item<bool>(), "NaN or infinity in the output");
+    }
+
+    /// <summary>
+    /// Each direction of a Bidirectional layer computes under its own layer's policy, as Keras calls each wrapped
+    /// layer: a float32 LSTM wrapped in a mixed model stays float32, and the backward copy keeps the policy.
+    /// </summary>
+    [Fact]
+    public void BidirectionalDirectionsKeepTheirLayersPolicy()
+    {
+        MixedPrecision.SetGlobalPolicy("mixed_bfloat16");
+        var wrapped = new Bidirectional(new LSTM(3, returnSequences: true) { DTypePolicy = "float32" });
+        var mixedInner = new Bidirectional(new LSTM(3, returnSequences: true));
+        MixedPrecision.SetGlobalPolicy("float32");
+        Assert.Equal("float32", wrapped.Backward.DTypePolicy.Name);
+        var x = torch.rand(2, 4, 5);
+        Assert.Equal(ScalarType.Float32, wrapped.Apply(x).dtype);
+        Assert.Equal(ScalarType.BFloat16, mixedInner.Apply(x).dtype);
+        Assert.Equal("mixed_bfloat16", mixedInner.Backward.DTypePolicy.Name);
+    }
+
+    /// <summary>
+    /// A skipped (overflowing) float16 step does not count as an optimizer iteration, as in Keras where the
+    /// LossScaleOptimizer's iterations are the inner optimizer's; auto_scale_loss=false turns the scaling off.
+    /// </summary>
+    [Fact]
+    public void SkippedStepsAreNotIterationsAndScalingCanBeTurnedOff()
+    {
+        MixedPrecision.SetGlobalPolicy("mixed_float16");
+        var model = new Sequential(new InputLayer([3]), new Dense(4), new Dense(1));
+        var unscaled = new Sequential(new InputLayer([3]), new Dense(1)) { AutoScaleLoss = false };
+        MixedPrecision.SetGlobalPolicy("float32");
+        model.Compile(optimizer: "sgd", loss: "mse");
+        model.TrainOnBatch(torch.ones(4, 3), torch.full(4, 1, 1e4f));
+        Assert.Equal(0, model.Optimizer!.Iterations);
+        model.TrainOnBatch(torch.ones(4, 3), model.Predict(torch.ones(4, 3), verbose: 0).to_type(ScalarType.Float32).add(0.01));
+        Assert.Equal(1, model.Optimizer!.Iterations);
+        unscaled.Compile(optimizer: "sgd", loss: "mse");
+        Assert.Null(unscaled.LossScale);
+    }
+
+    /// <summary>Large but finite gradients are finite (the check looks at each element, not at an overflowing sum).</summary>
+    [Fact]
+    public void LargeFiniteGradientsAreFinite()
+    {
+        var scaler = new LossScaler();
+        // Unscaled, each element is 3e38 / 2¹⁵ ≈ 9e33; 100,000 of them sum to 9e38, beyond float32's 3.4e38.
+        Assert.True(scaler.UnscaleAndCheck([torch.full(100_000, 3e38f)]));
+        Assert.Equal(LossScaler.InitialScale, scaler.Scale);
     }
 }

@@ -44,8 +44,8 @@ public class Attention : Layer
     /// <summary>Keyword argument that adds a causal (lower-triangular) mask.</summary>
     public const string UseCausalMaskArgument = "use_causal_mask";
 
-    /// <summary>What Keras subtracts from the scores of masked positions (float32; Keras uses 65504 for float16).</summary>
-    private protected const double MaskedScoreOffset = 1.0e9;
+    /// <summary>What Keras subtracts from the scores of masked positions: 1e9, or 65504 (float16's largest) for float16 scores.</summary>
+    private protected static double MaskedScoreOffset(Tensor scores) => scores.dtype == ScalarType.Float16 ? 65504.0 : 1.0e9;
 
     private Variable? _concatScoreWeight;
 
@@ -227,7 +227,7 @@ public class Attention : Layer
         {
             var padding = scoresMask.logical_not();
             if (padding.dim() == 2) padding = padding.unsqueeze(-2);
-            scores = torch.where(padding, scores - MaskedScoreOffset, scores);
+            scores = torch.where(padding, scores - MaskedScoreOffset(scores), scores);
         }
         var weights = torch.nn.functional.softmax(scores, -1);
         if (context.Training && DropoutRate > 0) weights = torch.nn.functional.dropout(weights, DropoutRate, training: true);

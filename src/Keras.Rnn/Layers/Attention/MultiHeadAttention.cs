@@ -416,7 +416,8 @@ public sealed class MultiHeadAttention : Layer
                     $"the attention mask (with the input masks, shape {Shape.Of(mask.shape)}) does not broadcast to the attention scores {Shape.Of(scores.shape)} (batch, heads, T, S); " +
                     "give it as (batch, T, S), (T, S) or (batch, heads, T, S).");
         }
-        var filled = torch.where(mask, scores, torch.full_like(scores, -1.0e9));
+        // Keras' large negative number: −1e9, or −3e4 for float16 scores (−1e9 is −inf there).
+        var filled = torch.where(mask, scores, torch.full_like(scores, scores.dtype == ScalarType.Float16 ? -3.0e4 : -1.0e9));
         var probabilities = torch.nn.functional.softmax(filled, -1);
         return torch.where(mask, probabilities, torch.zeros_like(probabilities));
     }

@@ -44,6 +44,7 @@ public sealed class Embedding : Layer
         EmbeddingsConstraint = embeddingsConstraint;
         MaskZero = maskZero;
         SupportsMasking = maskZero;
+        Autocast = false;
     }
 
     /// <summary>Vocabulary size.</summary>
@@ -78,7 +79,10 @@ public sealed class Embedding : Layer
                 throw new KerasLayerException(this,
                     $"token ids must lie in [0, {InputDim - 1}] (input_dim={InputDim}), but the input holds ids from {min} to {max}.");
         }
-        return _embeddings!.Value.index_select(0, ids.reshape(-1)).reshape([.. ids.shape, OutputDim]).MoveToOuterDisposeScope();
+        var rows = _embeddings!.Value.index_select(0, ids.reshape(-1)).reshape([.. ids.shape, OutputDim]);
+        // Keras' Embedding does not autocast (ids stay exact); its output is in the compute dtype.
+        var computeType = DTypePolicy.ComputeScalarType;
+        return (rows.dtype == computeType ? rows : rows.to_type(computeType)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

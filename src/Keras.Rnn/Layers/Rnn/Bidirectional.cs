@@ -117,8 +117,8 @@ public sealed class Bidirectional : Layer
             forwardState = states.Take(half).ToList();
             backwardState = states.Skip(half).ToList();
         }
-        var y = Forward.CallAll(inputs, context.With(initialState: forwardState, keepState: false));
-        var yRev = Backward.CallAll(inputs, context.With(initialState: backwardState, keepState: false));
+        var y = CallDirection(Forward, inputs, context.With(initialState: forwardState, keepState: false));
+        var yRev = CallDirection(Backward, inputs, context.With(initialState: backwardState, keepState: false));
         var output = y[0];
         var outputRev = ReturnSequences ? yRev[0].flip(1) : yRev[0];
         var result = new List<Tensor>();
@@ -136,6 +136,19 @@ public sealed class Bidirectional : Layer
             result.AddRange(yRev.Skip(1));
         }
         return result;
+    }
+
+    /// <summary>
+    /// One direction's call under that layer's own dtype policy, as Keras calls each wrapped layer: floating inputs
+    /// cast to its compute dtype and its weights read in it (a float32 layer inside a mixed model stays float32).
+    /// </summary>
+    private static IReadOnlyList<Tensor> CallDirection(RNN layer, IReadOnlyList<Tensor> inputs, CallContext context)
+    {
+        var policy = layer.DTypePolicy;
+        var computeType = policy.ComputeScalarType;
+        var cast = inputs.Select(x => layer.Autocast && x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x).ToList();
+        using var autocast = DTypePolicies.AutocastScope.Enter(layer.Autocast && policy.IsMixed ? computeType : null);
+        return layer.CallAll(cast, context);
     }
 
     /// <inheritdoc />

@@ -105,7 +105,7 @@ public sealed class GRU : RNN
 
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new GRU((GRUCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
-        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
+        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer, DTypePolicy = DTypePolicy };
 
     /// <inheritdoc />
     /// <remarks>Keras 3's <c>GRU.get_config</c>: the RNN options, then the cell's arguments; the cell itself, its

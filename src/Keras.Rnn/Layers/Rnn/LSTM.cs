@@ -107,7 +107,7 @@ public sealed class LSTM : RNN
 
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new LSTM((LSTMCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, UseCudnn, name)
-        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
+        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer, DTypePolicy = DTypePolicy };
 
     /// <inheritdoc />
     /// <remarks>Keras 3's <c>LSTM.get_config</c>: the RNN options, then the cell's arguments; the cell itself, its

@@ -359,5 +359,5 @@ public class RNN : Layer
         new(Cell.CloneFresh() ?? throw new InvalidOperationException(
                 $"Bidirectional cannot copy the custom cell {Cell.GetType().Name} of layer '{Name}'; pass the backward layer explicitly (backwardLayer: new RNN(new {Cell.GetType().Name}(...), goBackwards: true))."),
             ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, name)
-        { InputShape = InputShape, BatchSize = BatchSize };
+        { InputShape = InputShape, BatchSize = BatchSize, DTypePolicy = DTypePolicy };
 }

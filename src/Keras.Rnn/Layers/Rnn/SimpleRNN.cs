@@ -85,7 +85,7 @@ public sealed class SimpleRNN : RNN
 
     internal override RNN CloneWith(bool goBackwards, string name) =>
         new SimpleRNN((SimpleRNNCell)Cell.CloneFresh()!, ReturnSequences, ReturnState, goBackwards, Stateful, Unroll, ZeroOutputForMask, name)
-        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer };
+        { InputShape = InputShape, BatchSize = BatchSize, ActivityRegularizer = ActivityRegularizer, DTypePolicy = DTypePolicy };
 
     /// <inheritdoc />
     /// <remarks>Keras 3's <c>SimpleRNN.get_config</c>: the RNN options, then the cell's arguments; the cell itself is not part of it.</remarks>
