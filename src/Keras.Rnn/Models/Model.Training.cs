@@ -173,7 +173,8 @@ public partial class Model
     /// The current dynamic loss scale of a compiled model whose <see cref="Layers.Layer.DTypePolicy"/> is
     /// <c>"mixed_float16"</c> (Keras' <c>optimizer.dynamic_scale</c> of the <c>LossScaleOptimizer</c> that Keras'
     /// <c>compile</c> adds): starts at 2¹⁵, halves when a step's gradients overflow (that step is skipped), doubles
-    /// after 2000 finite steps. <c>null</c> for other policies or before <c>Compile</c>.
+    /// after 2000 finite steps. Also for a model loaded with a Keras <c>LossScaleOptimizer</c> in its compile config.
+    /// <c>null</c> for other policies or before <c>Compile</c>.
     /// </summary>
     public double? LossScale => _compileSpec is null ? null : GetTrainer().LossScaler?.Scale;
 
@@ -182,6 +183,19 @@ public partial class Model
     /// <c>auto_scale_loss</c>; default <c>true</c>). Set it before <c>Compile</c>; it has no effect on other policies.
     /// </summary>
     public bool AutoScaleLoss { get; set; } = true;
+
+    /// <summary>Set when the model was loaded with a Keras <c>LossScaleOptimizer</c> in its compile config: it trains with dynamic loss scaling whatever its policy.</summary>
+    internal bool ScalesLossFromConfig
+    {
+        get => _scalesLossFromConfig;
+        set
+        {
+            _scalesLossFromConfig = value;
+            _trainer = null;
+        }
+    }
+
+    private bool _scalesLossFromConfig;
 
     internal Trainer GetTrainer()
     {

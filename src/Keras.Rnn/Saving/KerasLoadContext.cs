@@ -52,6 +52,9 @@ internal sealed class KerasLoadContext
     /// <summary>The producing Keras major version: 1, 2 or 3 (3 when unknown).</summary>
     public int KerasMajor { get; }
 
+    /// <summary>Whether the compile config's optimizer was a Keras <c>LossScaleOptimizer</c> (the model then trains with dynamic loss scaling).</summary>
+    public bool LossScaleOptimizer { get; set; }
+
     /// <summary>Whether the config comes from Keras 1 or 2 (standalone or tf.keras).</summary>
     public bool IsLegacy => KerasMajor < 3;
 

@@ -224,6 +224,7 @@ internal static class KerasObjectsReader
         }
         if (node is not JsonObject o) throw ctx.Error(location, $"{owner}: expected an optimizer (a name or a serialized object), found {KerasJson.Describe(node)}.");
         var (className, config, _) = SplitObject(o, ctx, location, owner);
+        if (className == "LossScaleOptimizer") return InnerOfLossScaleOptimizer(config, ctx, location);
         var type = FindType(OptimizerTypes, className)
             ?? throw ctx.Error(location, $"{owner}: unknown optimizer class '{className}'. Known: SGD, Adam, AdamW, RMSprop, Adagrad, Nadam.");
         var args = new ConfigArgs(config, $"optimizer {className}", location + ".config", ctx);
@@ -238,6 +239,25 @@ internal static class KerasObjectsReader
         args.Ignore("is_legacy_optimizer", "jit_compile", "schedule_decay");
         if (args.Has("epsilon") && !args.HasValue("epsilon")) args.Raw.Remove("epsilon"); // Keras 2.0: epsilon=None means K.epsilon()
         return (Optimizer)Bind(type, args, OptimizerAliases);
+    }
+
+    /// <summary>
+    /// Keras' <c>LossScaleOptimizer</c> (what Keras' <c>compile</c> puts around the optimizer of a
+    /// <c>mixed_float16</c> model): its inner optimizer becomes the model's optimizer, and the model trains with
+    /// dynamic loss scaling (<see cref="KerasLoadContext.LossScaleOptimizer"/>), which Keras.Rnn's trainer applies.
+    /// </summary>
+    private static Optimizer InnerOfLossScaleOptimizer(JsonObject config, KerasLoadContext ctx, string location)
+    {
+        var args = new ConfigArgs(config, "optimizer LossScaleOptimizer", location + ".config", ctx);
+        var inner = args.Node("inner_optimizer")
+                    ?? throw ctx.Error(location + ".config", "optimizer LossScaleOptimizer: 'inner_optimizer' is missing.");
+        double initialScale = args.Double("initial_scale", Training.LossScaler.InitialScale);
+        int growthSteps = args.Int("dynamic_growth_steps", 2000, 1, int.MaxValue);
+        if (initialScale != Training.LossScaler.InitialScale || growthSteps != 2000)
+            KerasConfig.Log($"{ctx.Source}: LossScaleOptimizer initial_scale={initialScale}, dynamic_growth_steps={growthSteps}: " +
+                            "Keras.Rnn scales from 2^15 and doubles after 2000 finite steps.");
+        ctx.LossScaleOptimizer = true;
+        return Optimizer(inner, ctx, location + ".config.inner_optimizer");
     }
 
     // ------------------------------------------------------------------ losses and metrics

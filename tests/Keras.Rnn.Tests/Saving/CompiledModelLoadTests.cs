@@ -182,4 +182,41 @@ public class CompiledModelLoadTests : SavingTestBase
         MessageHas(e, "$.compile_config.metrics[0]", "r2_mystery", "compile: false");
         Assert.False(Model.FromJson(unknownMetric, compile: false).Compiled);
     }
+
+    [Fact]
+    public void KerasMixedFloat16CompileConfigWithLossScaleOptimizer()
+    {
+        // A mixed_float16 model as Keras 3 writes it after compile(optimizer="adam", loss="mse"): the layers carry the
+        // mixed policy and compile wrapped the optimizer in a LossScaleOptimizer (trainer.py compile; the wrapper's
+        // get_config: the base optimizer keys without learning_rate, plus inner_optimizer, initial_scale,
+        // dynamic_growth_steps — loss_scale_optimizer.py).
+        const string json = """
+            {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "trainable": true,
+              "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}, "registered_name": null},
+              "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer", "optional": false}, "registered_name": null},
+                         {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}, "registered_name": null}, "units": 2, "activation": "linear", "use_bias": true, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}, "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "kernel_regularizer": null, "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null, "quantization_config": null}, "registered_name": null, "build_config": {"input_shape": [null, 3]}}],
+              "build_input_shape": [null, 3]}, "registered_name": null, "build_config": {"input_shape": [null, 3]},
+             "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "LossScaleOptimizer", "config": {"name": "loss_scale_optimizer", "weight_decay": null, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null,
+                 "inner_optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam", "learning_rate": 0.0020000000949949026, "weight_decay": null, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": false}, "registered_name": null},
+                 "initial_scale": 32768.0, "dynamic_growth_steps": 2000}, "registered_name": null},
+               "loss": "mse", "loss_weights": null, "metrics": null, "weighted_metrics": null, "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false, "auto_scale_loss": true}}
+            """;
+        var model = Model.FromJson(json);
+        Assert.True(model.Compiled);
+        var adam = Assert.IsType<Adam>(model.Optimizer);
+        Assert.Equal((float)0.002, (float)adam.LearningRate);
+        Assert.Equal("mixed_float16", model.Layers.OfType<Dense>().Single().DTypePolicy.Name);
+        Assert.Equal(32768.0, model.LossScale);   // the global policy here is float32: the saved wrapper alone turns scaling on
+        using var x = torch.ones(4, 3);
+        model.TrainOnBatch(x, torch.full(4, 2, 1e4f));  // overflowing float16 gradients: skipped, scale halved
+        Assert.Equal(16384.0, model.LossScale);
+        Assert.Equal(0, adam.Iterations);
+        // Without the wrapper and with auto_scale_loss=false, nothing scales.
+        var plainAdam = """{"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam", "learning_rate": 0.001}, "registered_name": null}""";
+        var start = json.IndexOf("{\"module\": \"keras.optimizers\", \"class_name\": \"LossScaleOptimizer\"", StringComparison.Ordinal);
+        const string wrapperEnd = "\"dynamic_growth_steps\": 2000}, \"registered_name\": null}";
+        var end = json.IndexOf(wrapperEnd, StringComparison.Ordinal) + wrapperEnd.Length;
+        var unwrapped = json[..start] + plainAdam + json[end..];
+        Assert.Null(Model.FromJson(unwrapped.Replace("\"auto_scale_loss\": true", "\"auto_scale_loss\": false")).LossScale);
+    }
 }
