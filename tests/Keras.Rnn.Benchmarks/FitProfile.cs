@@ -18,26 +18,8 @@ internal static class FitProfile
             var model = spec.BuildOurs();
             var net = spec.BuildRaw();
             var optimizer = optim.Adam(net.parameters(), lr: 0.001);
-            var pieces = new List<(string Name, Action A)>();
+            var pieces = RawPieces.Of(net, optimizer, x, y);
             void T(string name, Action a) => pieces.Add((name, a));
-            T("raw step (forward, mse, backward, Adam)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                optimizer.zero_grad();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-                optimizer.step();
-            });
-            T("raw forward + backward", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-            });
-            T("raw Adam step", () => optimizer.step());
-            T("raw forward (grad mode)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                net.forward(x);
-            });
             var layer = model.Layers.OfType<Keras.Rnn.Layers.RNN>().Single();
             var w = layer.TrainableWeights.Select(v => v.Value).ToList();
             T("ours RecurrentKernels.Run fwd+bwd", () =>
@@ -75,25 +57,7 @@ internal static class FitProfile
                 torch.autograd.grad([layer.Apply(x, training: true).sum()], w);
             });
             T("ours TrainOnBatch", () => model.TrainOnBatch(x, y));
-            T("ours forward + loss + grad", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                var (pred, _) = model.Forward([x], true, null);
-                var loss = pred[0].sub(y).square().mean();
-                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
-            });
-            T("ours forward (training)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                model.Forward([x], true, null);
-            });
-            List<Tensor>? grads = null;
-            T("ours optimizer ApplyGradients", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
-                model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
-            });
+            pieces.AddRange(OursPieces.Of(model, x, y));
             Harness.RoundRobin(pieces, options.Quick, 20, label);
         }
         RecurrentKernels.Mode = RecurrentKernelMode.Auto;

@@ -31,43 +31,12 @@ internal static class GpuProfile
             var model = spec.BuildOurs();
             var net = spec.BuildRaw();
             var optimizer = optim.Adam(net.parameters(), lr: 0.001);
-            var rawRnn = net.children().First();
-            var rawHead = net.children().Last();
             var trainer = model.GetTrainer();
             var device = new torch.Device("cuda");
-            var pieces = new List<(string Name, Action A)>();
+            var pieces = RawPieces.Of(net, optimizer, x, y);
             void T(string name, Action a) => pieces.Add((name, a));
-            T("raw step", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                optimizer.zero_grad();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-                optimizer.step();
-            });
-            T("raw forward + mse + backward", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-            });
-            T("raw forward", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                net.forward(x);
-            });
-            T("raw Adam step", () => optimizer.step());
             T("ours Trainer.TrainStep", () => trainer.TrainStep(new DataBatch([x], [y], null, spec.Batch), device, model.TrainableWeights));
-            T("ours forward + mse + grad", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                var (pred, _) = model.Forward([x], true, null);
-                var loss = pred[0].sub(y).square().mean();
-                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
-            });
-            T("ours forward (training)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                model.Forward([x], true, null);
-            });
+            pieces.AddRange(OursPieces.Of(model, x, y));
             var layer = model.Layers.OfType<RNN>().Single();
             var dense = model.Layers.OfType<Dense>().Single();
             var w = layer.TrainableWeights.Select(v => v.Value).ToList();
@@ -94,13 +63,6 @@ internal static class GpuProfile
                 using var s = torch.NewDisposeScope();
                 if (cell == CellType.Lstm) FusedRnn.LstmParams(cellVars[0].Value, cellVars[1].Value, cellVars[2].Value);
                 else FusedRnn.GruParams(cellVars[0].Value, cellVars[1].Value, cellVars[2].Value);
-            });
-            List<Tensor>? grads = null;
-            T("ours optimizer ApplyGradients", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
-                model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
             });
             // Issue time and latency per call, five calls per timing, round robin.
             const int per = 5;

@@ -273,6 +273,62 @@ internal sealed class RawTrainer(RawNet net, string device = "cpu")
     }
 }
 
+/// <summary>The raw loop's pieces that the profile diagnostics time: one step, forward + MSE + backward, forward, Adam.</summary>
+internal static class RawPieces
+{
+    public static List<(string Name, Action A)> Of(RawNet net, optim.Optimizer optimizer, Tensor x, Tensor y) =>
+    [
+        ("raw step (forward, mse, backward, Adam)", () =>
+        {
+            using var s = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            nn.functional.mse_loss(net.forward(x), y).backward();
+            optimizer.step();
+        }),
+        ("raw forward + mse + backward", () =>
+        {
+            using var s = torch.NewDisposeScope();
+            nn.functional.mse_loss(net.forward(x), y).backward();
+        }),
+        ("raw forward (grad mode)", () =>
+        {
+            using var s = torch.NewDisposeScope();
+            net.forward(x);
+        }),
+        ("raw Adam step", () => optimizer.step()),
+    ];
+}
+
+/// <summary>Our model's pieces that the profile diagnostics time: forward + MSE + gradients, forward, optimizer update.</summary>
+internal static class OursPieces
+{
+    public static List<(string Name, Action A)> Of(Keras.Rnn.Models.Model model, Tensor x, Tensor y)
+    {
+        List<Tensor>? grads = null;
+        return
+        [
+            ("ours forward + mse + grad", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                var (pred, _) = model.Forward([x], true, null);
+                var loss = pred[0].sub(y).square().mean();
+                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
+            }),
+            ("ours forward (training)", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                model.Forward([x], true, null);
+            }),
+            ("ours optimizer ApplyGradients", () =>
+            {
+                using var s = torch.NewDisposeScope();
+                grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
+                model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
+            }),
+        ];
+    }
+}
+
 /// <summary>Activations used by the slow-path scenarios.</summary>
 internal static class CustomActivations
 {

@@ -23,61 +23,16 @@ internal static class StepOverhead
         var net = spec.BuildRaw();
         var optimizer = optim.Adam(net.parameters(), lr: 0.001);
         var (xs, ys) = spec.Data(50);
-        var pieces = new List<(string Name, Action A)>
+        var pieces = RawPieces.Of(net, optimizer, x, y);
+        pieces.AddRange(new List<(string Name, Action A)>
         {
-            ("raw step (forward, mse, backward, Adam)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                optimizer.zero_grad();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-                optimizer.step();
-            }),
-            ("raw forward + mse + backward", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                nn.functional.mse_loss(net.forward(x), y).backward();
-            }),
-            ("raw forward", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                net.forward(x);
-            }),
-            ("raw Adam step", () => optimizer.step()),
-            ("ours Fit, per step (50 steps per call)", () => model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true)),
+            ("ours Fit, 50 steps per call", () => model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true)),
             ("ours TrainOnBatch", () => model.TrainOnBatch(x, y)),
-            ("ours forward + mse + grad", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                var (pred, _) = model.Forward([x], true, null);
-                var loss = pred[0].sub(y).square().mean();
-                torch.autograd.grad([loss], model.TrainableWeights.Select(v => v.Value).ToList());
-            }),
-            ("ours forward (training)", () =>
-            {
-                using var s = torch.NewDisposeScope();
-                model.Forward([x], true, null);
-            }),
-        };
-        List<Tensor>? grads = null;
-        pieces.Add(("ours optimizer ApplyGradients", () =>
-        {
-            using var s = torch.NewDisposeScope();
-            grads ??= model.TrainableWeights.Select(v => torch.zeros_like(v.Value).DetachFromDisposeScope()).ToList();
-            model.Optimizer!.ApplyGradients([.. grads], model.TrainableWeights);
-        }));
-        // The Fit piece runs 50 steps per call; report it per step.
-        var timed = pieces.Select(p => p.Name.StartsWith("ours Fit", StringComparison.Ordinal)
-            ? (p.Name, (Action)(() => p.A())) : p).ToList();
+        });
+        pieces.AddRange(OursPieces.Of(model, x, y));
         var trainer = model.GetTrainer();
-        if (Environment.GetEnvironmentVariable("KERAS_RNN_BENCH_LOOP") is { } loop)
-        {
-            // For profilers: Fit epochs in a loop, nothing else.
-            for (int i = 0; i < int.Parse(loop); i++) model.Fit(xs, ys, batchSize: 4, epochs: 1, verbose: 0, shuffle: true);
-            Keras.Rnn.Backend.RecurrentKernels.Mode = savedMode;
-            return;
-        }
-        timed.Add(("ours Trainer.TrainStep", () => trainer.TrainStep(new Keras.Rnn.Training.DataBatch([x], [y], null, spec.Batch), torch.CPU, model.TrainableWeights)));
-        Harness.RoundRobin(timed, options.Quick, 20, "tiny");
+        pieces.Add(("ours Trainer.TrainStep", () => trainer.TrainStep(new Keras.Rnn.Training.DataBatch([x], [y], null, spec.Batch), torch.CPU, model.TrainableWeights)));
+        Harness.RoundRobin(pieces, options.Quick, 20, "tiny");
         // Tensors made outside any dispose scope and never disposed are freed by the finalizer thread, which on a
         // GPU competes with the issuing thread; count them per step.
         foreach (var (name, action, steps) in new (string, Action, int)[]
