@@ -47,6 +47,40 @@ public partial class Model
         return optimizer.Variables;
     }
 
+    /// <summary>Whether training scales the loss (where Keras wraps the optimizer in a <c>LossScaleOptimizer</c>).</summary>
+    internal bool UsesLossScaling => (DTypePolicy.Name == "mixed_float16" && AutoScaleLoss) || ScalesLossFromConfig;
+
+    /// <summary>
+    /// The optimizer state in the order Keras 3 weights files store it: where the model scales its loss, the
+    /// <c>LossScaleOptimizer</c>'s own variables first (<c>iteration</c>, <c>learning_rate</c> — both unused by
+    /// Keras, 0 — <c>step_counter</c>, <c>dynamic_scale</c>), then the optimizer's; <c>null</c> when not compiled.
+    /// </summary>
+    internal IReadOnlyList<(string Path, Tensor Value)>? KerasOptimizerState()
+    {
+        if (OptimizerTargetsForLoading() is not { } inner) return null;
+        if (!UsesLossScaling) return inner;
+        var scaler = GetTrainer().LossScaler!;
+        return
+        [
+            ("loss_scale_optimizer/iteration", torch.tensor(0L)),
+            ("loss_scale_optimizer/learning_rate", torch.tensor(0f)),
+            ("loss_scale_optimizer/step_counter", torch.tensor(scaler.StepCounter)),
+            ("loss_scale_optimizer/dynamic_scale", torch.tensor((float)scaler.Scale)),
+            .. inner,
+        ];
+    }
+
+    /// <summary>Sets the state read from a Keras 3 weights file, in the order of <see cref="KerasOptimizerState"/>.</summary>
+    internal void SetKerasOptimizerState(IReadOnlyList<Tensor> values)
+    {
+        if (UsesLossScaling)
+        {
+            GetTrainer().LossScaler!.Restore(values[3].to_type(ScalarType.Float64).item<double>(), values[2].to_type(ScalarType.Int64).item<long>());
+            values = values.Skip(4).ToList();
+        }
+        Optimizer!.SetVariableValues(values);
+    }
+
     /// <summary>Whether a compiled metric of this name improves upwards (<c>true</c>), downwards (<c>false</c>), or is unknown.</summary>
     internal bool? MetricDirection(string name) => _trainer?.MetricDirection(name);
 

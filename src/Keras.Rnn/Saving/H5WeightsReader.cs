@@ -181,7 +181,7 @@ internal static class H5WeightsReader
         var failures = new List<(string What, string Reason)>();
         Tensor[]? optimizerValues = null;
         // Asked before the dispose scope opens: these are the optimizer's live state tensors.
-        var optimizerTargets = model.OptimizerTargetsForLoading();
+        var optimizerTargets = model.KerasOptimizerState();
         using var scope = torch.NewDisposeScope();
         try
         {
@@ -222,7 +222,7 @@ internal static class H5WeightsReader
             for (int i = 0; i < item.Values.Count; i++)
                 item.Entry.Variables[i].Assign(item.Values[i]);
         if (optimizerValues is not null && optimizerTargets is not null)
-            model.Optimizer!.SetVariableValues(optimizerValues);
+            model.SetKerasOptimizerState(optimizerValues);
     }
 
     /// <summary>The optimizer's state, or <c>null</c> when it is skipped (Keras warns and skips on a count mismatch).</summary>

@@ -131,6 +131,24 @@ internal sealed class KerasConfigSerializer
         if (model.CompileConfig() is not { } compile) return new JsonObject();
         var result = new JsonObject();
         foreach (var (key, value) in compile) result[key] = serializer.Value(value, key, model);
+        // Keras' compile wraps the optimizer of a loss-scaling (mixed_float16) model in a LossScaleOptimizer, and
+        // saves the wrapper (loss_scale_optimizer.py get_config).
+        if (model.UsesLossScaling && result["optimizer"] is JsonNode inner)
+        {
+            result["optimizer"] = new JsonObject
+            {
+                ["module"] = "keras.optimizers",
+                ["class_name"] = "LossScaleOptimizer",
+                ["config"] = new JsonObject
+                {
+                    ["name"] = "loss_scale_optimizer",
+                    ["inner_optimizer"] = inner.DeepClone(),
+                    ["initial_scale"] = Training.LossScaler.InitialScale,
+                    ["dynamic_growth_steps"] = 2000,
+                },
+                ["registered_name"] = null,
+            };
+        }
         return result;
     }
 

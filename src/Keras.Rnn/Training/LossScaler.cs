@@ -24,6 +24,16 @@ internal sealed class LossScaler
     /// <summary>Keras' <c>dynamic_growth_steps</c> (default 2000).</summary>
     public int GrowthSteps { get; init; } = 2000;
 
+    /// <summary>Sets the scale and the counter (from a saved model).</summary>
+    /// <exception cref="ArgumentException">A scale that is not positive and finite, or a negative counter.</exception>
+    public void Restore(double scale, long stepCounter)
+    {
+        if (!(scale > 0 && double.IsFinite(scale)) || stepCounter < 0)
+            throw new ArgumentException($"Invalid saved loss-scale state: dynamic_scale={scale}, step_counter={stepCounter}.");
+        Scale = scale;
+        StepCounter = stepCounter;
+    }
+
     /// <summary>The loss times the scale.</summary>
     public Tensor ScaleLoss(Tensor loss) => loss.mul(Scale);
 

@@ -39,7 +39,7 @@ internal sealed class Trainer
         _weightedMetricSpecs = weightedMetrics;
         _outputNames = outputNames;
         // Keras' compile wraps the optimizer of a mixed_float16 model in a LossScaleOptimizer.
-        if ((model.DTypePolicy.Name == "mixed_float16" && model.AutoScaleLoss) || model.ScalesLossFromConfig) LossScaler = new LossScaler();
+        if (model.UsesLossScaling) LossScaler = new LossScaler();
         if (losses.Count(l => l is not null) > 1)
             foreach (var (loss, i) in losses.Select((l, i) => (l, i)))
                 if (loss is not null) _outputLossTrackers.Add(new Mean($"{outputNames[i]}_loss"));

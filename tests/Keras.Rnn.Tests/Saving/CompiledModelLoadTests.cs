@@ -188,15 +188,14 @@ public class CompiledModelLoadTests : SavingTestBase
     {
         // A mixed_float16 model as Keras 3 writes it after compile(optimizer="adam", loss="mse"): the layers carry the
         // mixed policy and compile wrapped the optimizer in a LossScaleOptimizer (trainer.py compile; the wrapper's
-        // get_config: the base optimizer keys without learning_rate, plus inner_optimizer, initial_scale,
-        // dynamic_growth_steps — loss_scale_optimizer.py).
+        // get_config is name, inner_optimizer, initial_scale and dynamic_growth_steps — loss_scale_optimizer.py).
         const string json = """
             {"module": "keras", "class_name": "Sequential", "config": {"name": "s", "trainable": true,
               "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}, "registered_name": null},
               "layers": [{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "float32", "sparse": false, "ragged": false, "name": "input_layer", "optional": false}, "registered_name": null},
                          {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "trainable": true, "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}, "registered_name": null}, "units": 2, "activation": "linear", "use_bias": true, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}, "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null}, "kernel_regularizer": null, "bias_regularizer": null, "kernel_constraint": null, "bias_constraint": null, "quantization_config": null}, "registered_name": null, "build_config": {"input_shape": [null, 3]}}],
               "build_input_shape": [null, 3]}, "registered_name": null, "build_config": {"input_shape": [null, 3]},
-             "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "LossScaleOptimizer", "config": {"name": "loss_scale_optimizer", "weight_decay": null, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null,
+             "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "LossScaleOptimizer", "config": {"name": "loss_scale_optimizer",
                  "inner_optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam", "learning_rate": 0.0020000000949949026, "weight_decay": null, "clipnorm": null, "global_clipnorm": null, "clipvalue": null, "use_ema": false, "ema_momentum": 0.99, "ema_overwrite_frequency": null, "loss_scale_factor": null, "gradient_accumulation_steps": null, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": false}, "registered_name": null},
                  "initial_scale": 32768.0, "dynamic_growth_steps": 2000}, "registered_name": null},
                "loss": "mse", "loss_weights": null, "metrics": null, "weighted_metrics": null, "run_eagerly": false, "steps_per_execution": 1, "jit_compile": false, "auto_scale_loss": true}}
@@ -218,5 +217,62 @@ public class CompiledModelLoadTests : SavingTestBase
         var end = json.IndexOf(wrapperEnd, StringComparison.Ordinal) + wrapperEnd.Length;
         var unwrapped = json[..start] + plainAdam + json[end..];
         Assert.Null(Model.FromJson(unwrapped.Replace("\"auto_scale_loss\": true", "\"auto_scale_loss\": false")).LossScale);
+    }
+
+    /// <summary>
+    /// A mixed_float16 model saves as Keras saves one: the compile config's optimizer is a LossScaleOptimizer around
+    /// the user's, and the optimizer state starts with the wrapper's four variables (iteration, learning_rate,
+    /// step_counter, dynamic_scale); loaded, it resumes with the same loss scale and trains on exactly as if never
+    /// saved.
+    /// </summary>
+    [Fact]
+    public void MixedFloat16ModelSavesAndResumesItsLossScale()
+    {
+        using var x = X();
+        using var y = Y();
+        Sequential Build()
+        {
+            KerasApi.SetRandomSeed(5);
+            Keras.Rnn.DTypePolicies.MixedPrecision.SetGlobalPolicy("mixed_float16");
+            try
+            {
+                var m = new Sequential([new InputLayer([4, 3]), new LSTM(5), new Dense(2)], name: "mixed");
+                m.Compile(optimizer: new Adam(learningRate: 0.01), loss: "mse");
+                return m;
+            }
+            finally
+            {
+                Keras.Rnn.DTypePolicies.MixedPrecision.SetGlobalPolicy("float32");
+            }
+        }
+        void Steps(Model m)
+        {
+            m.TrainOnBatch(x, y.add(1e4));  // overflows in float16: skipped, scale halved
+            m.Fit(x, y, batchSize: 4, epochs: 1, verbose: 0, shuffle: false);
+        }
+        var straight = Build();
+        Steps(straight);
+        straight.Fit(x, y, batchSize: 4, epochs: 1, verbose: 0, shuffle: false);
+
+        var first = Build();
+        Steps(first);
+        Assert.Equal(16384.0, first.LossScale);
+        var path = PathOf("mixed.keras");
+        first.Save(path);
+        using (var zip = ZipFile.OpenRead(path))
+        using (var s = zip.GetEntry("config.json")!.Open())
+        {
+            var optimizer = JsonNode.Parse(s)!["compile_config"]!["optimizer"]!;
+            Assert.Equal("LossScaleOptimizer", (string?)optimizer["class_name"]);
+            Assert.Equal("Adam", (string?)optimizer["config"]!["inner_optimizer"]!["class_name"]);
+            Assert.Equal(32768.0, (double)optimizer["config"]!["initial_scale"]!);
+        }
+
+        var loaded = Model.Load(path);
+        Assert.Equal(16384.0, loaded.LossScale);
+        Assert.Equal(first.Optimizer!.Iterations, loaded.Optimizer!.Iterations);
+        loaded.Fit(x, y, batchSize: 4, epochs: 1, verbose: 0, shuffle: false);
+        for (int i = 0; i < straight.Weights.Count; i++)
+            Assert.True(straight.Weights[i].Value.allclose(loaded.Weights[i].Value, 0, 0), $"weight {straight.Weights[i].Path} differs after resuming");
     }
 }
