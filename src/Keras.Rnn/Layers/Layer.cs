@@ -376,17 +376,8 @@ public abstract class Layer
         IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor?>? masks, IReadOnlyList<Tensor>? initialState, bool training,
         IReadOnlyDictionary<string, object?>? arguments, List<Tensor>? losses)
     {
-        var policy = DTypePolicy;
-        var computeType = policy.ComputeScalarType;
-        var cast = new Tensor[inputs.Count];
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            var x = inputs[i];
-            cast[i] = Autocast && x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x;
-        }
-        // Under a mixed policy the weights are read in the compute dtype during the call (Keras' autocast scope);
-        // a float32 layer inside a mixed model reads them as stored.
-        using var autocast = DTypePolicies.AutocastScope.Enter(Autocast && policy.IsMixed ? computeType : null);
+        var cast = CastToComputeDType(inputs);
+        using var autocast = EnterAutocast();
         var shapes = cast.Select(t => ShapeWithoutBatch(t)).ToList();
         if (!Built) Build(shapes);
         else CheckInputSpecs(shapes);
@@ -420,6 +411,26 @@ public abstract class Layer
         var outMasks = ComputeMask(cast, context, outputs.Count);
         return (outputs, outMasks);
     }
+
+    /// <summary>The floating inputs cast to the compute dtype (none when <see cref="Autocast"/> is off), as Keras' <c>__call__</c> converts them.</summary>
+    internal Tensor[] CastToComputeDType(IReadOnlyList<Tensor> inputs)
+    {
+        var computeType = DTypePolicy.ComputeScalarType;
+        var cast = new Tensor[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var x = inputs[i];
+            cast[i] = Autocast && x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x;
+        }
+        return cast;
+    }
+
+    /// <summary>
+    /// The scope of this layer's call: under a mixed policy its weights are read in the compute dtype (Keras'
+    /// autocast scope); a float32 layer inside a mixed model reads them as stored. Dispose to leave it.
+    /// </summary>
+    internal DTypePolicies.AutocastScope.Scope EnterAutocast() =>
+        DTypePolicies.AutocastScope.Enter(Autocast && DTypePolicy.IsMixed ? DTypePolicy.ComputeScalarType : null);
 
     private static string FirstLine(string message)
     {

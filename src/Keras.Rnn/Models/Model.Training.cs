@@ -253,7 +253,11 @@ public partial class Model
         if (IsGraphNetwork) return RunGraph(inputs, null, training, losses);
         if (!Built) Build(inputs.Select(ShapeWithoutBatch).ToList());
         var context = new CallContext(training, new Tensor?[inputs.Count], null, null, losses);
-        var outputs = CallAll(inputs, context);
+        // A subclassed model is a layer: its inputs and its own weights follow its policy (graph models leave that to
+        // their layers, as Keras' Functional does).
+        var cast = CastToComputeDType(inputs);
+        using var autocast = EnterAutocast();
+        var outputs = CallAll(cast, context);
         return (outputs, new Tensor?[outputs.Count]);
     }
 

@@ -250,4 +250,27 @@ public class MixedPrecisionTests : IDisposable
         Assert.True(scaler.UnscaleAndCheck([torch.full(100_000, 3e38f)]));
         Assert.Equal(LossScaler.InitialScale, scaler.Scale);
     }
+
+    /// <summary>A subclassed model that owns a weight: under a mixed policy its own computation runs in the compute dtype.</summary>
+    private sealed class Projection : Model
+    {
+        private Variable? _w;
+
+        protected override void BuildCore(IReadOnlyList<Keras.Rnn.Shape> inputShapes) =>
+            _w = AddWeight("w", [inputShapes[0][-1]!.Value, 2], initializer: "ones");
+
+        protected internal override IReadOnlyList<Tensor> CallAll(IReadOnlyList<Tensor> inputs, CallContext context) => [inputs[0].matmul(_w!.Value)];
+    }
+
+    [Fact]
+    public void SubclassedModelsComputeUnderTheirPolicy()
+    {
+        MixedPrecision.SetGlobalPolicy("mixed_bfloat16");
+        var model = new Projection();
+        MixedPrecision.SetGlobalPolicy("float32");
+        var y = model.Predict(torch.ones(3, 4), verbose: 0);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.Equal(ScalarType.Float32, model.Weights[0].Value.dtype);
+        Assert.True(y.to_type(ScalarType.Float32).allclose(torch.full(3, 2, 4f)));
+    }
 }

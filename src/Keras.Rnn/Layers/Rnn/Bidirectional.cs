@@ -144,10 +144,8 @@ public sealed class Bidirectional : Layer
     /// </summary>
     private static IReadOnlyList<Tensor> CallDirection(RNN layer, IReadOnlyList<Tensor> inputs, CallContext context)
     {
-        var policy = layer.DTypePolicy;
-        var computeType = policy.ComputeScalarType;
-        var cast = inputs.Select(x => layer.Autocast && x.is_floating_point() && x.dtype != computeType ? x.to_type(computeType) : x).ToList();
-        using var autocast = DTypePolicies.AutocastScope.Enter(layer.Autocast && policy.IsMixed ? computeType : null);
+        var cast = layer.CastToComputeDType(inputs);
+        using var autocast = layer.EnterAutocast();
         return layer.CallAll(cast, context);
     }
 
