@@ -13,11 +13,6 @@ internal static class GpuAgreement
 {
     public static void Run(BenchmarkOptions options, ResultTable table)
     {
-        if (!torch.cuda.is_available())
-        {
-            table.Note("gpu-agreement: skipped (CUDA is not available).");
-            return;
-        }
         var specs = new (string Name, RecurrentSpec Spec)[]
         {
             ("lstm", Spec(CellType.Lstm)),

@@ -17,11 +17,6 @@ internal static class GpuProfile
 {
     public static void Run(BenchmarkOptions options, ResultTable table)
     {
-        if (!torch.cuda.is_available())
-        {
-            table.Note("gpu-profile: skipped (CUDA is not available).");
-            return;
-        }
         foreach (var (label, spec) in new (string, RecurrentSpec)[]
         {
             ("Lstm", RecurrentSpec.Standard(CellType.Lstm) with { Device = "cuda" }),

@@ -17,11 +17,6 @@ internal static class MixedPrecisionRows
 
     public static void Run(BenchmarkOptions options, ResultTable table)
     {
-        if (!torch.cuda.is_available())
-        {
-            table.Note("gpu-mixed: skipped (CUDA is not available).");
-            return;
-        }
         foreach (var (name, spec) in new (string, RecurrentSpec)[]
         {
             ("lstm-standard", RecurrentSpec.Standard(CellType.Lstm) with { Device = "cuda" }),

@@ -34,6 +34,11 @@ if (selected.Any(s => s.Group == "gpu") && torch.cuda.is_available())
 Console.WriteLine();
 foreach (var scenario in selected)
 {
+    if (scenario.NeedsCuda && !torch.cuda.is_available())
+    {
+        table.Note($"{scenario.Name}: skipped (CUDA is not available).");
+        continue;
+    }
     Console.Error.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] {scenario.Name}…");
     scenario.Run(options, table);
 }

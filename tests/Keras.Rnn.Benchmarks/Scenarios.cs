@@ -11,7 +11,11 @@ using KGRU = Keras.Rnn.Layers.GRU;
 namespace Keras.Rnn.Benchmarks;
 
 /// <summary>A named benchmark.</summary>
-internal sealed record Scenario(string Name, string Group, string Description, Action<BenchmarkOptions, ResultTable> Run);
+internal sealed record Scenario(string Name, string Group, string Description, Action<BenchmarkOptions, ResultTable> Run)
+{
+    /// <summary>Whether the scenario runs on a CUDA device (its name starts with <c>gpu-</c>); skipped with a note without one.</summary>
+    public bool NeedsCuda => Name.StartsWith("gpu-", StringComparison.Ordinal);
+}
 
 /// <summary>All scenarios.</summary>
 internal static class Scenarios
@@ -101,11 +105,6 @@ internal static class Scenarios
     /// </summary>
     private static void FitRow(BenchmarkOptions options, ResultTable table, string name, RecurrentSpec spec)
     {
-        if (spec.OnCuda && !torch.cuda.is_available())
-        {
-            table.Note($"{name}: skipped (CUDA is not available).");
-            return;
-        }
         bool small = spec.Units < 64;
         int batches = small ? (options.Quick ? 10 : 50) : (options.Quick ? 3 : 12);
         if (spec.OnCuda) batches *= 4;

@@ -51,14 +51,17 @@ public partial class Model
     internal bool UsesLossScaling => (DTypePolicy.Name == "mixed_float16" && AutoScaleLoss) || ScalesLossFromConfig;
 
     /// <summary>
-    /// The optimizer state in the order Keras 3 weights files store it: where the model scales its loss, the
-    /// <c>LossScaleOptimizer</c>'s own variables first (<c>iteration</c>, <c>learning_rate</c> — both unused by
-    /// Keras, 0 — <c>step_counter</c>, <c>dynamic_scale</c>), then the optimizer's; <c>null</c> when not compiled.
+    /// The optimizer state in the order Keras 3 weights files store it: where the model scales its loss (and the
+    /// optimizer is built), the <c>LossScaleOptimizer</c>'s own variables first (<c>iteration</c>,
+    /// <c>learning_rate</c> — both unused by Keras, 0 — <c>step_counter</c>, <c>dynamic_scale</c>), then the
+    /// optimizer's; <c>null</c> when not compiled.
     /// </summary>
-    internal IReadOnlyList<(string Path, Tensor Value)>? KerasOptimizerState()
+    /// <param name="forLoading">Build the optimizer first (as Keras does before loading state); saving writes the
+    /// state as it is.</param>
+    internal IReadOnlyList<(string Path, Tensor Value)>? KerasOptimizerState(bool forLoading)
     {
-        if (OptimizerTargetsForLoading() is not { } inner) return null;
-        if (!UsesLossScaling) return inner;
+        var inner = forLoading ? OptimizerTargetsForLoading() : Optimizer?.Variables;
+        if (inner is null || !UsesLossScaling || !Optimizer!.Built) return inner;
         var scaler = GetTrainer().LossScaler!;
         return
         [
@@ -218,18 +221,11 @@ public partial class Model
     /// </summary>
     public bool AutoScaleLoss { get; set; } = true;
 
-    /// <summary>Set when the model was loaded with a Keras <c>LossScaleOptimizer</c> in its compile config: it trains with dynamic loss scaling whatever its policy.</summary>
-    internal bool ScalesLossFromConfig
-    {
-        get => _scalesLossFromConfig;
-        set
-        {
-            _scalesLossFromConfig = value;
-            _trainer = null;
-        }
-    }
-
-    private bool _scalesLossFromConfig;
+    /// <summary>
+    /// Set when the model was loaded with a Keras <c>LossScaleOptimizer</c> in its compile config: it trains with
+    /// dynamic loss scaling whatever its policy. Set before <c>Compile</c> (which makes the trainer).
+    /// </summary>
+    internal bool ScalesLossFromConfig { get; set; }
 
     internal Trainer GetTrainer()
     {

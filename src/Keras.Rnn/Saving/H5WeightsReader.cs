@@ -181,7 +181,7 @@ internal static class H5WeightsReader
         var failures = new List<(string What, string Reason)>();
         Tensor[]? optimizerValues = null;
         // Asked before the dispose scope opens: these are the optimizer's live state tensors.
-        var optimizerTargets = model.KerasOptimizerState();
+        var optimizerTargets = model.KerasOptimizerState(forLoading: true);
         using var scope = torch.NewDisposeScope();
         try
         {

@@ -45,9 +45,9 @@ internal static class KerasCompileReader
         if (steps is not null && ConfigArgs.AsLong(steps) is not 1)
             KerasConfig.Log($"{ctx.Source}: compile argument steps_per_execution={steps.ToJsonString()} is ignored (one batch per step).");
         args.Finish();
-        Compile(model, optimizer, loss, metrics, weighted, lossWeights, ctx, location);
         // Keras deserializes a saved LossScaleOptimizer as one, whatever the global policy at load time.
-        if (ctx.LossScaleOptimizer) model.ScalesLossFromConfig = true;
+        model.ScalesLossFromConfig = ctx.LossScaleOptimizer;
+        Compile(model, optimizer, loss, metrics, weighted, lossWeights, ctx, location);
     }
 
     /// <summary>Keras 2's <c>training_config</c> (legacy <c>.h5</c> files): <c>optimizer_config</c>, <c>loss</c>,

@@ -47,7 +47,7 @@ internal sealed class Trainer
 
     public Optimizer Optimizer { get; }
 
-    /// <summary>Dynamic loss scaling, for a model whose policy is <c>"mixed_float16"</c> (else <c>null</c>).</summary>
+    /// <summary>Dynamic loss scaling where the model uses it (see <see cref="Model.UsesLossScaling"/>), else <c>null</c>.</summary>
     public LossScaler? LossScaler { get; }
 
     public IReadOnlyList<Loss?> Losses => _losses;

@@ -275,4 +275,13 @@ public class CompiledModelLoadTests : SavingTestBase
         for (int i = 0; i < straight.Weights.Count; i++)
             Assert.True(straight.Weights[i].Value.allclose(loaded.Weights[i].Value, 0, 0), $"weight {straight.Weights[i].Path} differs after resuming");
     }
+
+    [Fact]
+    public void SavingAnUntrainedCompiledModelLeavesItsOptimizerUnbuilt()
+    {
+        var model = new Sequential([new InputLayer([3]), new Dense(2)]);
+        model.Compile(optimizer: "adam", loss: "mse");
+        model.Save(PathOf("untrained.keras"));
+        Assert.False(model.Optimizer!.Built);
+    }
 }

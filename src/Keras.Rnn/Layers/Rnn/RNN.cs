@@ -165,7 +165,7 @@ public class RNN : Layer
         if (context.InitialState is { Count: > 0 } given)
         {
             Cell.CheckStates(given, batch, this);
-            initial = given.Select(s => s.dtype == stateType ? s : s.to_type(stateType)).ToList();
+            initial = given;
         }
         else if (Stateful)
         {
@@ -177,8 +177,9 @@ public class RNN : Layer
         {
             initial = Cell.GetInitialState(batch, sequences.device);
         }
-        // Under a mixed policy the states follow the (float16/bfloat16) sequences; stored states stay as they are.
-        if (initial.Count > 0 && initial[0].dtype != stateType) initial = initial.Select(s => s.to_type(stateType)).ToList();
+        // The states follow the sequences' dtype (given ones of another dtype; under a mixed policy, the cell's float32
+        // zeros and stored states, which stay as they are).
+        if (initial.Any(s => s.dtype != stateType)) initial = initial.Select(s => s.dtype == stateType ? s : s.to_type(stateType)).ToList();
 
         var mask = context.Mask;
         if (mask is not null && (mask.dim() != 2 || mask.shape[0] != batch || mask.shape[1] != sequences.shape[1]))
