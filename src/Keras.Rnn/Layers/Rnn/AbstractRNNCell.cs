@@ -33,6 +33,7 @@ public abstract class AbstractRNNCell : Layer
 {
     private Tensor[]? _dropoutMasks;
     private Tensor[]? _recurrentDropoutMasks;
+    private Tensor? _stackedRecurrentMasks, _recurrentKernelBlocks;
 
     /// <summary>Creates the cell.</summary>
     /// <param name="name">Name (default: snake_case class name, made unique).</param>
@@ -81,6 +82,29 @@ public abstract class AbstractRNNCell : Layer
     protected Tensor[]? GetRecurrentDropoutMasks(Tensor state, int count = 1) =>
         RecurrentDropoutRate > 0 ? _recurrentDropoutMasks ??= CreateMasks(state, RecurrentDropoutRate, count) : null;
 
+    /// <summary>
+    /// Keras' recurrent products under recurrent dropout (implementation 1), <c>(h ⊙ m_g)·U_g</c> for every gate block
+    /// <c>g</c>, as one batched product: <paramref name="masks"/> <c>[m_0 … m_{G−1}]</c> (each <c>(B, u)</c>) stacked, and
+    /// <paramref name="recurrentKernel"/> <c>(u, G·u)</c> read as <c>G</c> blocks <c>(u, u)</c>. Both are formed once per
+    /// sequence (they do not change between its steps) and forgotten with the masks.
+    /// </summary>
+    /// <param name="h">The previous state <c>(B, u)</c>.</param>
+    /// <param name="masks">The recurrent dropout masks, one per gate block.</param>
+    /// <param name="recurrentKernel">The recurrent kernel (or its first <c>G</c> blocks) <c>(u, G·u)</c>.</param>
+    /// <param name="addend">Added to the products (broadcast to <c>(G, B, u)</c>), or <c>null</c>.</param>
+    /// <returns>The products <c>(G, B, u)</c>: block <c>g</c> is gate <c>g</c>'s.</returns>
+    private protected Tensor MaskedRecurrentProducts(Tensor h, Tensor[] masks, Tensor recurrentKernel, Tensor? addend)
+    {
+        long units = h.shape[1];
+        _stackedRecurrentMasks ??= torch.stack(masks).DetachFromDisposeScope();
+        _recurrentKernelBlocks ??= recurrentKernel.view(units, masks.Length, units).permute(1, 0, 2).DetachFromDisposeScope();
+        var masked = h.unsqueeze(0).mul(_stackedRecurrentMasks);
+        // Not torch.baddbmm: TorchSharp 0.107 passes its arguments to libtorch in the wrong order (it computes
+        // batch2 + input·batch1).
+        var products = masked.bmm(_recurrentKernelBlocks);
+        return addend is null ? products : products.add_(addend);
+    }
+
     private static Tensor[] CreateMasks(Tensor like, double rate, int count)
     {
         var masks = new Tensor[count];
@@ -98,8 +122,12 @@ public abstract class AbstractRNNCell : Layer
     {
         if (_dropoutMasks != null) foreach (var m in _dropoutMasks) m.Dispose();
         if (_recurrentDropoutMasks != null) foreach (var m in _recurrentDropoutMasks) m.Dispose();
+        _stackedRecurrentMasks?.Dispose();
+        _recurrentKernelBlocks?.Dispose();
         _dropoutMasks = null;
         _recurrentDropoutMasks = null;
+        _stackedRecurrentMasks = null;
+        _recurrentKernelBlocks = null;
     }
 
     /// <summary>A new, unbuilt cell of the same configuration and name (for <see cref="Bidirectional"/>, which, like Keras,

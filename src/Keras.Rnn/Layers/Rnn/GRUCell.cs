@@ -162,38 +162,42 @@ public sealed class GRUCell : AbstractRNNCell
         var h = states[0];
         var rdp = training ? GetRecurrentDropoutMasks(h, 3) : null;
         var kernel = _recurrentKernel!.Value;
-        var xParts = projected.chunk(3, -1);
-        Tensor recZ, recR, recH;
+        long twoUnits = 2L * Units;
+        // The z and r pre-activations in one tensor ((B, 2u), or (2, B, u) from the per-gate products under recurrent
+        // dropout), activated in one call.
+        Tensor zr, recH;
+        bool stacked = rdp is not null;
+        var zrInputs = stacked ? projected.reshape(h.shape[0], 3, Units).narrow(1, 0, 2).transpose(0, 1) : projected.narrow(1, 0, twoUnits);
         if (ResetAfter)
         {
-            Tensor inner;
-            if (rdp is null) inner = h.matmul(kernel);
+            if (rdp is null)
+            {
+                var inner = h.matmul(kernel);
+                if (RecurrentBias is { } rb) inner = inner.add_(rb);
+                zr = inner.narrow(1, 0, twoUnits).add(zrInputs);
+                recH = inner.narrow(1, twoUnits, Units);
+            }
             else
             {
-                var k = kernel.chunk(3, 1);
-                inner = torch.cat([h.mul(rdp[0]).matmul(k[0]), h.mul(rdp[1]).matmul(k[1]), h.mul(rdp[2]).matmul(k[2])], -1);
+                var products = MaskedRecurrentProducts(h, rdp, kernel, RecurrentBias?.view(3, 1, Units));
+                zr = products.narrow(0, 0, 2).add(zrInputs);
+                recH = products[2];
             }
-            if (RecurrentBias is { } rb) inner = inner.add(rb);
-            var parts = inner.chunk(3, -1);
-            recZ = parts[0];
-            recR = parts[1];
-            recH = parts[2];
         }
         else
         {
-            var k = kernel.chunk(3, 1);
-            recZ = (rdp is null ? h : h.mul(rdp[0])).matmul(k[0]);
-            recR = (rdp is null ? h : h.mul(rdp[1])).matmul(k[1]);
-            recH = k[2];
+            var kernelZr = kernel.narrow(1, 0, twoUnits);
+            zr = rdp is null ? h.matmul(kernelZr).add_(zrInputs) : MaskedRecurrentProducts(h, [rdp[0], rdp[1]], kernelZr, zrInputs);
+            recH = kernel.narrow(1, twoUnits, Units);
         }
-        var z = RecurrentActivation.Call(xParts[0].add(recZ));
-        var r = RecurrentActivation.Call(xParts[1].add(recR));
+        var gates = RecurrentActivation.Call(zr);
+        var (z, r) = stacked ? (gates[0], gates[1]) : (gates.narrow(1, 0, Units), gates.narrow(1, Units, Units));
         Tensor candidateRecurrent = ResetAfter
             ? r.mul(recH)
             : r.mul(rdp is null ? h : h.mul(rdp[2])).matmul(recH);
-        var hh = Activation.Call(xParts[2].add(candidateRecurrent));
-        // h' = z·h + (1 − z)·ĥ
-        var newH = z.mul(h).add_(z.neg().add_(1.0).mul_(hh));
+        var hh = Activation.Call(projected.narrow(1, twoUnits, Units).add(candidateRecurrent));
+        // h' = z·h + (1 − z)·ĥ = ĥ + z·(h − ĥ)
+        var newH = hh.lerp(h, z);
         return (newH, [newH]);
     }
 

@@ -173,19 +173,11 @@ public sealed class LSTMCell : AbstractRNNCell
     {
         var h = states[0];
         var c = states[1];
-        Tensor z;
         var rdp = training ? GetRecurrentDropoutMasks(h, 4) : null;
-        if (rdp is null)
-        {
-            z = projected.add(h.matmul(_recurrentKernel!.Value));
-        }
-        else
-        {
-            var kernels = _recurrentKernel!.Value.chunk(4, 1);
-            z = projected.add(torch.cat([h.mul(rdp[0]).matmul(kernels[0]), h.mul(rdp[1]).matmul(kernels[1]),
-                h.mul(rdp[2]).matmul(kernels[2]), h.mul(rdp[3]).matmul(kernels[3])], -1));
-        }
-        var gates = z.chunk(4, 1);
+        // With recurrent dropout, gate g's product is (h ⊙ m_g)·U_g, the projected input added in the same batched call.
+        var gates = rdp is null
+            ? projected.add(h.matmul(_recurrentKernel!.Value)).chunk(4, 1)
+            : MaskedRecurrentProducts(h, rdp, _recurrentKernel!.Value, projected.reshape(h.shape[0], 4, Units).transpose(0, 1)).unbind(0);
         var i = RecurrentActivation.Call(gates[0]);
         var f = RecurrentActivation.Call(gates[1]);
         var newC = f.mul(c).add_(i.mul(Activation.Call(gates[2])));

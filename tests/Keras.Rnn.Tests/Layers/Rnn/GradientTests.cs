@@ -157,6 +157,92 @@ public class GradientTests
     }
 
     [Theory]
+    [InlineData(CellKind.Lstm, false)]
+    [InlineData(CellKind.Lstm, true)]
+    [InlineData(CellKind.GruResetAfter, false)]
+    [InlineData(CellKind.GruResetAfter, true)]
+    [InlineData(CellKind.GruResetBefore, false)]
+    [InlineData(CellKind.GruResetBefore, true)]
+    [InlineData(CellKind.SimpleRnn, false)]
+    public void RecurrentDropoutMatchesReferenceWithOneMaskPerGate(CellKind kind, bool masked)
+    {
+        // Keras' implementation 1 under recurrent dropout: gate block g's recurrent product is (h ⊙ m_g)·U_g, with G masks
+        // (LSTM 4, GRU 3, SimpleRNN 1) drawn once per sequence, in gate order, as dropout of ones (0 or 1/(1 − rate)).
+        // The masks are recovered by drawing them again from the same torch seed; outputs, states and the gradients of
+        // every weight, the input and the initial states are checked against the double-precision reference with those
+        // masks (central finite differences for the gradients).
+        var rng = new Random(1300 + (int)kind * 2 + (masked ? 1 : 0));
+        const int batch = 3, steps = 4, features = 3, units = 4;
+        const double rate = 0.5;
+        int gates = kind == CellKind.SimpleRnn ? 1 : RnnReference.Gates(kind);
+        var w = RnnReference.RandomWeights(rng, kind, features, units);
+        var x = T.Rand(rng, batch, steps, features);
+        var init = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.Rand(rng, batch, units, 0.5)).ToArray();
+        var rOut = T.Rand(rng, batch, steps, units);
+        var rStates = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.Rand(rng, batch, units)).ToArray();
+        bool[,]? mask = masked ? new[,] { { true, false, true, true }, { false, true, true, false }, { true, true, true, true } } : null;
+
+        const long seed = 4242;
+        torch.manual_seed(seed);
+        var recurrentMasks = new double[gates][,];
+        for (int g = 0; g < gates; g++)
+        {
+            var drawn = T.Values(torch.nn.functional.dropout(torch.ones(batch, units), rate, training: true));
+            recurrentMasks[g] = new double[batch, units];
+            for (int b = 0; b < batch; b++)
+                for (int u = 0; u < units; u++) recurrentMasks[g][b, u] = drawn[b * units + u];
+        }
+        var all = recurrentMasks.SelectMany(m => T.Flat(m).ToArray()).ToArray();
+        Assert.Contains(0.0, all);
+        Assert.Contains(2.0, all);
+
+        double Loss()
+        {
+            var (seq, states) = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
+            double l = 0;
+            for (int b = 0; b < batch; b++)
+                for (int t = 0; t < steps; t++)
+                    for (int u = 0; u < units; u++) l += seq[b, t, u] * rOut[b, t, u];
+            for (int s = 0; s < states.Length; s++)
+                for (int b = 0; b < batch; b++)
+                    for (int u = 0; u < units; u++) l += states[s][b, u] * rStates[s][b, u];
+            return l;
+        }
+
+        double[] FiniteDifferences(Array a)
+        {
+            var g = new double[T.Flat(a).Length];
+            const double h = 1e-6;
+            for (int i = 0; i < g.Length; i++)
+            {
+                double keep = T.Flat(a)[i];
+                T.Flat(a)[i] = keep + h;
+                double up = Loss();
+                T.Flat(a)[i] = keep - h;
+                double down = Loss();
+                T.Flat(a)[i] = keep;
+                g[i] = (up - down) / (2 * h);
+            }
+            return g;
+        }
+
+        var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, recurrentDropout: rate).WithWeights(features, w);
+        var maskT = mask is null ? null : T.Mask(mask);
+        torch.manual_seed(seed);
+        var grads = Autograd((xt, it) => layer.ApplyAll([xt], initialState: it, masks: [maskT], training: true), layer, x, init, rOut, rStates, true);
+
+        var expected = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
+        T.Close(expected.Outputs, grads.Forward[0], 1e-5, what: "outputs");
+        for (int s = 0; s < init.Length; s++) T.Close(expected.States[s], grads.Forward[1 + s], 1e-5, what: $"state {s}");
+        const double atol = 2e-5, rtol = 1e-3;
+        var weightArrays = w.ToKerasList();
+        for (int i = 0; i < weightArrays.Length; i++)
+            T.Close(FiniteDifferences(weightArrays[i]), grads.Weights[i], atol, rtol, $"dL/d{layer.Weights[i].Name}");
+        T.Close(FiniteDifferences(x), grads.Input, atol, rtol, "dL/dx");
+        for (int s = 0; s < init.Length; s++) T.Close(FiniteDifferences(init[s]), grads.States[s], atol, rtol, $"dL/dinitial_state{s}");
+    }
+
+    [Theory]
     [InlineData(CellKind.Lstm)]
     [InlineData(CellKind.GruResetAfter)]
     public void BidirectionalWithPaddedMaskFusedEqualsLoop(CellKind kind)

@@ -58,9 +58,10 @@ internal static class RnnReference
 
     private static double B1(Array? bias, int j) => bias is null ? 0.0 : ((double[])bias)[j];
 
-    /// <summary>One step for one batch row.</summary>
+    /// <summary>One step for one batch row; with <paramref name="recurrentMasks"/> (one per gate block, Keras'
+    /// implementation 1 under recurrent dropout), gate block g multiplies the previous state by mask g before its product.</summary>
     public static (double[] Output, double[][] States) Step(CellKind kind, RefWeights w, double[] x, double[][] states,
-        Func<double, double>? activation = null, Func<double, double>? recurrentActivation = null)
+        Func<double, double>? activation = null, Func<double, double>? recurrentActivation = null, double[][]? recurrentMasks = null)
     {
         var act = activation ?? Math.Tanh;
         var rec = recurrentActivation ?? Sigmoid;
@@ -75,7 +76,7 @@ internal static class RnnReference
         {
             double a = 0, b = 0;
             for (int k = 0; k < f; k++) a += x[k] * w.Kernel[k, j];
-            for (int k = 0; k < units; k++) b += h[k] * w.Recurrent[k, j];
+            for (int k = 0; k < units; k++) b += h[k] * (recurrentMasks is null ? 1.0 : recurrentMasks[j / units][k]) * w.Recurrent[k, j];
             xw[j] = a;
             hu[j] = b;
         }
@@ -129,7 +130,8 @@ internal static class RnnReference
                 for (int j = 0; j < units; j++)
                 {
                     double rh = 0;
-                    for (int k = 0; k < units; k++) rh += r[k] * h[k] * w.Recurrent[k, 2 * units + j];
+                    for (int k = 0; k < units; k++)
+                        rh += r[k] * h[k] * (recurrentMasks is null ? 1.0 : recurrentMasks[2][k]) * w.Recurrent[k, 2 * units + j];
                     double hh = act(xw[2 * units + j] + B1(w.Bias, 2 * units + j) + rh);
                     newH[j] = z[j] * h[j] + (1 - z[j]) * hh;
                 }
@@ -146,7 +148,7 @@ internal static class RnnReference
     /// </summary>
     public static (double[,,] Outputs, double[][,] States) Run(CellKind kind, RefWeights w, double[,,] x, bool[,]? mask = null,
         bool goBackwards = false, double[][,]? initialStates = null, bool zeroOutputForMask = false,
-        Func<double, double>? activation = null, Func<double, double>? recurrentActivation = null)
+        Func<double, double>? activation = null, Func<double, double>? recurrentActivation = null, double[][,]? recurrentMasks = null)
     {
         int batch = x.GetLength(0), steps = x.GetLength(1), f = x.GetLength(2);
         int units = w.Recurrent.GetLength(0);
@@ -168,7 +170,8 @@ internal static class RnnReference
                 int t = goBackwards ? steps - 1 - i : i;
                 var xt = new double[f];
                 for (int k = 0; k < f; k++) xt[k] = x[b, t, k];
-                var (o, newStates) = Step(kind, w, xt, states, activation, recurrentActivation);
+                var rowMasks = recurrentMasks?.Select(m => Enumerable.Range(0, units).Select(j => m[b, j]).ToArray()).ToArray();
+                var (o, newStates) = Step(kind, w, xt, states, activation, recurrentActivation, rowMasks);
                 if (mask is not null && !mask[b, t])
                 {
                     o = zeroOutputForMask ? new double[units] : previous;
