@@ -172,11 +172,6 @@ internal static class Harness
     public static double RssMb() => StatusKb("VmRSS:") / 1024.0;
 
     /// <summary>
-    /// Peak resident memory (MB) while <paramref name="action"/> runs, above the resident memory before it: collects
-    /// garbage and trims the heap first, then resets the kernel's high-water mark (<c>/proc/self/clear_refs</c>).
-    /// <c>null</c> where the kernel does not allow it.
-    /// </summary>
-    /// <summary>
     /// Times each piece after <paramref name="warmup"/> calls, round-robin (one batch of five calls per piece per round,
     /// so all see the same machine load), and prints the median and minimum µs per call, prefixed by <paramref name="label"/>.
     /// </summary>
@@ -192,6 +187,11 @@ internal static class Harness
             Console.WriteLine($"  {label,-6} {pieces[k].Name,-44} median {F(Median(times[k]), "F1"),8} µs, min {F(times[k].Min(), "F1"),8} µs");
     }
 
+    /// <summary>
+    /// Peak resident memory (MB) while <paramref name="action"/> runs, above the resident memory before it: collects
+    /// garbage and trims the heap first, then resets the kernel's high-water mark (<c>/proc/self/clear_refs</c>).
+    /// <c>null</c> where the kernel does not allow it.
+    /// </summary>
     public static double? PeakMb(Action action)
     {
         GC.Collect();
