@@ -212,6 +212,24 @@ internal static class Harness
         return Math.Max(0, peak - before);
     }
 
+    /// <summary>
+    /// Median peak memory (see <see cref="PeakMb"/>) of <paramref name="ours"/> and of <paramref name="baseline"/> over
+    /// <paramref name="rounds"/> alternating measurements: one measurement moves by 10–15 MB between identical runs
+    /// (where glibc places the freed buffers of the previous steps), so one sample per side cannot show a 20% difference.
+    /// </summary>
+    public static (double? Ours, double? Baseline) PeakPair(Action ours, Action baseline, int rounds = 3)
+    {
+        var a = new List<double>();
+        var b = new List<double>();
+        for (int i = 0; i < rounds; i++)
+        {
+            if (PeakMb(ours) is not { } o || PeakMb(baseline) is not { } r) return (null, null);
+            a.Add(o);
+            b.Add(r);
+        }
+        return (Median(a), Median(b));
+    }
+
     private static long StatusKb(string key)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))

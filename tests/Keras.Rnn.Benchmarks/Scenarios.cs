@@ -129,8 +129,9 @@ internal static class Scenarios
             });
         model.Fit(x, y, batchSize: spec.Batch, epochs: repeats + 1, verbose: 0, shuffle: true, callbacks: [interleave]);
         // Peak resident (host) memory; on the GPU it would say little, so it is left out there.
-        double? peakOurs = spec.OnCuda ? null : Harness.PeakMb(() => model.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0, shuffle: true));
-        double? peakRaw = spec.OnCuda ? null : Harness.PeakMb(() => raw.Epoch(x, y, spec.Batch));
+        var (peakOurs, peakRaw) = spec.OnCuda
+            ? (null, null)
+            : Harness.PeakPair(() => model.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0, shuffle: true), () => raw.Epoch(x, y, spec.Batch));
         string baselineName = spec.Cell == CellType.GruResetBefore ? "nn.GRU (torch has no reset_after=False)" : RawName(spec);
         table.Add(new Row(name, Harness.Median(ours), Harness.Median(baseline), Harness.Median(ours.Zip(baseline, (a, b) => a / b)),
             spec.TrainingFlops(), peakOurs, peakRaw, "ms/step", baselineName, spec.OnCuda));
@@ -163,8 +164,8 @@ internal static class Scenarios
             var (ours, baseline, ratio) = Harness.Pairs(
                 () => slow.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0),
                 () => fused.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0), 1, repeats);
-            double? peakSlow = Harness.PeakMb(() => slow.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0));
-            double? peakFused = Harness.PeakMb(() => fused.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0));
+            var (peakSlow, peakFused) = Harness.PeakPair(() => slow.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0),
+                () => fused.Fit(x, y, batchSize: spec.Batch, epochs: 1, verbose: 0));
             t.Add(new Row(name, ours / batches, baseline / batches, ratio, spec.TrainingFlops(), peakSlow, peakFused, "ms/step", "ours, fused path"));
             x.Dispose();
             y.Dispose();
@@ -197,8 +198,7 @@ internal static class Scenarios
         var model = spec.BuildOurs();
         var raw = new RawTrainer(spec.BuildRaw());
         var (o, b, r) = MeasurePredict(options, spec, model, raw, x);
-        double? peakOurs = Harness.PeakMb(() => model.Predict(x, batchSize: spec.Batch, verbose: 0).Dispose());
-        double? peakRaw = Harness.PeakMb(() => raw.Predict(x).Dispose());
+        var (peakOurs, peakRaw) = Harness.PeakPair(() => model.Predict(x, batchSize: spec.Batch, verbose: 0).Dispose(), () => raw.Predict(x).Dispose());
         table.Add(new Row(name, o, b, r, spec.ForwardFlops(), peakOurs, peakRaw, "ms/call", RawName(spec) + " forward, no_grad"));
     }
 
