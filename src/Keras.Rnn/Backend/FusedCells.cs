@@ -679,10 +679,14 @@ internal static unsafe class FusedCells
 /// </summary>
 internal sealed unsafe class StateGradients
 {
-    /// <summary>Zeros for <see cref="Current"/> (nothing flows into the last step's state from later steps).</summary>
-    public StateGradients(long batch, long units, Tensor like)
+    /// <summary>
+    /// <see cref="Current"/> starts as the gradient of the final state from outside the layer, <paramref name="final"/>
+    /// (nothing else flows into the last step's state from later steps), or zeros.
+    /// </summary>
+    public StateGradients(long batch, long units, Tensor like, Tensor? final = null)
     {
         Current = torch.zeros([batch, units], like.dtype, like.device);
+        if (RecurrentKernels.Has(final)) Current.copy_(final!);
         Next = torch.empty_like(Current);
         CurrentPointer = FusedCells.Pointer(Current);
         NextPointer = FusedCells.Pointer(Next);

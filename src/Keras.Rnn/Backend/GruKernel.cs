@@ -157,13 +157,13 @@ internal static class GruKernel
     /// step <c>(T·B, u)</c> (for the recurrent kernel's gradient) and the gradient of <c>h0</c>.
     /// </summary>
     private static unsafe (Tensor Dz, Tensor Q, Tensor Dh0) FusedBackwardResetBefore(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
-        bool overwriteGates)
+        Tensor? dFinalH, bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // The time loop rewrites each step's gates in place; without overwriteGates it works on a copy.
         var dz = overwriteGates ? r.Gates : r.Gates.clone();
         var q = torch.empty([steps * b, units], r.H.dtype, r.H.device);
-        var dh = new StateGradients(b, units, r.H);
+        var dh = new StateGradients(b, units, r.H, dFinalH);
         using (var views = torch.NewDisposeScope())
         {
             h0 = h0.contiguous();
@@ -213,13 +213,13 @@ internal static class GruKernel
     /// <c>(T·B, u)</c> (its other blocks equal the input projection's), and the gradient of <c>h0</c>.
     /// </summary>
     private static unsafe (Tensor DzIn, Tensor DRecH, Tensor Dh0) FusedBackwardResetAfter(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep,
-        Tensor? dH, bool overwriteGates)
+        Tensor? dH, Tensor? dFinalH, bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // Each step's gates are read once, just before its gradients are written: they can share the buffer.
         var dzIn = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
         var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
-        var dh = new StateGradients(b, units, r.H);
+        var dh = new StateGradients(b, units, r.H, dFinalH);
         using (var views = torch.NewDisposeScope())
         {
             h0 = h0.contiguous();
@@ -264,7 +264,8 @@ internal static class GruKernel
     }
 
     /// <summary>
-    /// Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid).
+    /// Backward pass; <paramref name="dH"/> is the gradient of the time-major states after every step (or invalid),
+    /// <paramref name="dFinalH"/> that of the final state output (or invalid).
     /// <paramref name="overwriteGates"/>: the fused CPU path may write the gate gradients over <c>r.Gates</c>;
     /// <paramref name="fused"/>: whether to take that path (default: where <see cref="FusedCells"/> applies).
     /// </summary>
@@ -276,13 +277,14 @@ internal static class GruKernel
     /// are never modified (a graph kept with <c>retain_graph</c> can run backward again).
     /// </remarks>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
-        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false, bool? fused = null)
+        Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false, bool? fused = null,
+        Tensor? dFinalH = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         bool useFused = fused ?? FusedCells.AppliesTo(r.Gates);
         if (resetAfter && useFused)
         {
-            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, overwriteGates);
+            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates);
             var dZr = dzIn.narrow(1, 0, 2 * units);
             var (fdx, fdk, fdbInput) = RecurrentKernels.ProjectionGradients(dzIn, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
@@ -293,7 +295,7 @@ internal static class GruKernel
         }
         if (useFused)
         {
-            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH, overwriteGates);
+            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates);
             var (fdx, fdk, fdb) = RecurrentKernels.ProjectionGradients(fdz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
                 ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, fdz.narrow(1, 0, 2 * units)), q.t().mm(fdz.narrow(1, 2 * units, units))], 1)
@@ -324,6 +326,7 @@ internal static class GruKernel
         // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
         var carry = k3 is null ? z : z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
         var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
+        if (RecurrentKernels.Has(dFinalH)) dh.select(0, steps - 1).add_(dFinalH!);
         var dh0 = torch.zeros_like(h0);
         var one = RecurrentKernels.One;
         Tensor dz, dr;
@@ -407,7 +410,8 @@ internal static class GruKernel
         }
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, output time-major <c>H</c>.</summary>
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, outputs time-major
+    /// <c>H</c> and a copy of the final state (see <see cref="RecurrentKernels.Run"/>).</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
         /// <inheritdoc />
@@ -429,7 +433,8 @@ internal static class GruKernel
             r.X2.MoveToOuterDisposeScope();
             r.Gates.MoveToOuterDisposeScope();
             r.Recurrent?.MoveToOuterDisposeScope();
-            return [r.H.MoveToOuterDisposeScope()];
+            var final = r.H.select(0, r.H.shape[0] - 1).clone();
+            return [r.H.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope()];
         }
 
         /// <inheritdoc />
@@ -456,7 +461,7 @@ internal static class GruKernel
             bool fused = FusedCells.AppliesTo(r.Gates);
             if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
-                gradOutputs[0], needs, resetAfter, overwriteGates: true, fused: fused);
+                gradOutputs[0], needs, resetAfter, overwriteGates: true, fused: fused, dFinalH: gradOutputs.Count > 1 ? gradOutputs[1] : null);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
                 dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
         }

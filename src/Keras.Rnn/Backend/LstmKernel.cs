@@ -101,11 +101,11 @@ internal static class LstmKernel
     /// backward is not allocated at all.
     /// </summary>
     private static unsafe (Tensor Dz, Tensor Dh0, Tensor Dc0) FusedBackward(Result r, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
-        Tensor? dFinalC, bool overwriteGates)
+        Tensor? dFinalC, Tensor? dFinalH, bool overwriteGates)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var dz = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
-        var dh = new StateGradients(b, units, r.H);
+        var dh = new StateGradients(b, units, r.H, dFinalH);
         var dc = torch.zeros_like(dh.Current);
         if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
         using (var views = torch.NewDisposeScope())
@@ -153,18 +153,19 @@ internal static class LstmKernel
 
     /// <summary>
     /// Backward pass. <paramref name="dH"/>: gradient of the time-major states after every step (or invalid),
-    /// <paramref name="dFinalC"/>: of the final cell state (or invalid). <paramref name="overwriteGates"/>: the fused
+    /// <paramref name="dFinalC"/>: of the final cell state (or invalid), <paramref name="dFinalH"/>: of the final state output (or
+    /// invalid). <paramref name="overwriteGates"/>: the fused
     /// CPU path may write the gate gradients over <c>r.Gates</c> (saves the largest buffer; see <see cref="Function"/>);
     /// <paramref name="fused"/>: whether to take that path (default: where <see cref="FusedCells"/> applies).
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
         Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false,
-        bool? fused = null)
+        bool? fused = null, Tensor? dFinalH = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         if (fused ?? FusedCells.AppliesTo(r.Gates))
         {
-            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, overwriteGates);
+            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, dFinalH, overwriteGates);
             return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs);
         }
         var g4 = r.Gates.view(steps, b, 4, units);
@@ -203,6 +204,7 @@ internal static class LstmKernel
         var dcCur = torch.zeros_like(dhCur);
         var dcNext = torch.empty_like(dhCur);
         if (RecurrentKernels.Has(dFinalC)) dcCur.copy_(dFinalC!);
+        if (RecurrentKernels.Has(dFinalH)) dhCur.copy_(dFinalH!);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())
@@ -269,7 +271,8 @@ internal static class LstmKernel
             r.X2.MoveToOuterDisposeScope();
             r.Gates.MoveToOuterDisposeScope();
             r.C.MoveToOuterDisposeScope();
-            return [r.H.MoveToOuterDisposeScope(), r.FinalC.MoveToOuterDisposeScope()];
+            var finalH = r.H.select(0, r.H.shape[0] - 1).clone();
+            return [r.H.MoveToOuterDisposeScope(), r.FinalC.MoveToOuterDisposeScope(), finalH.MoveToOuterDisposeScope()];
         }
 
         /// <inheritdoc />
@@ -287,7 +290,8 @@ internal static class LstmKernel
             bool fused = FusedCells.AppliesTo(r.Gates);
             if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dc0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], saved[7], RecurrentKernels.Has(saved[8]) ? saved[8] : null,
-                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true, fused: fused);
+                gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true, fused: fused,
+                dFinalH: gradOutputs.Count > 2 ? gradOutputs[2] : null);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dc0?.MoveToOuterDisposeScope()!,
                 dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!];
         }

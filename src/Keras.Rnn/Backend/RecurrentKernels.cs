@@ -127,7 +127,9 @@ internal static class RecurrentKernels
     /// <param name="bias">Keras bias (<c>(G·u,)</c>; <c>(2, 3u)</c> for GRU reset_after) or <c>null</c>.</param>
     /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
     /// <returns>The first state after every step <c>(B, T, u)</c> (held at masked steps; a transposed view of a
-    /// time-major buffer), and the final states.</returns>
+    /// time-major buffer), and the final states. When gradients are recorded, the final first state is a separate output
+    /// of the kernel (equal to the sequence's last step): a layer that returns only its last output then sends backward
+    /// a <c>(B, u)</c> gradient instead of a zero-filled <c>(T, B, u)</c> one with a single step set.</returns>
     /// <exception cref="ArgumentException">Shapes, dtypes or devices do not fit together.</exception>
     public static (Tensor Sequence, Tensor[] FinalStates) Run(RecurrentCell cell, Tensor x, IReadOnlyList<Tensor> initialStates,
         Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? mask)
@@ -152,46 +154,51 @@ internal static class RecurrentKernels
         {
             case RecurrentCell.Lstm:
             {
-                Tensor h, c;
+                Tensor h, c, last;
                 if (needsGraph)
                 {
                     var outs = LstmKernel.Function.apply(x, h0, c0!, kernel, recurrentKernel, bias, keep);
-                    (h, c) = (outs[0], outs[1]);
+                    (h, c, last) = (outs[0], outs[1], outs[2]);
                 }
                 else
                 {
                     using var _ = torch.no_grad();
                     var f = LstmKernel.Forward(x, h0, c0!, kernel, recurrentKernel, bias, keep);
                     (h, c) = (f.H, f.FinalC);
+                    last = h.select(0, steps - 1);
                 }
                 sequence = h.transpose(0, 1);
-                final = [h.select(0, steps - 1), c];
+                final = [last, c];
                 break;
             }
             case RecurrentCell.GruResetAfter or RecurrentCell.GruResetBefore:
             {
                 bool resetAfter = cell == RecurrentCell.GruResetAfter;
-                Tensor h;
+                Tensor h, last;
                 if (needsGraph)
                 {
-                    h = GruKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, resetAfter)[0];
+                    var outs = GruKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, resetAfter);
+                    (h, last) = (outs[0], outs[1]);
                 }
                 else
                 {
                     using var _ = torch.no_grad();
                     h = GruKernel.Forward(x, h0, kernel, recurrentKernel, bias, keep, resetAfter).H;
+                    last = h.select(0, steps - 1);
                 }
                 sequence = h.transpose(0, 1);
-                final = [h.select(0, steps - 1)];
+                final = [last];
                 break;
             }
             default:
             {
                 bool relu = cell == RecurrentCell.SimpleRelu;
                 Tensor flat;
+                Tensor? last = null;
                 if (needsGraph)
                 {
-                    flat = SimpleRnnKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, relu)[0];
+                    var outs = SimpleRnnKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, relu);
+                    (flat, last) = (outs[0], outs[1]);
                 }
                 else
                 {
@@ -201,7 +208,7 @@ internal static class RecurrentKernels
                 // The function's output is the flat (T·B, u) buffer (an output must not be a view); shape it here.
                 var h = flat.view(steps, x.shape[0], -1);
                 sequence = h.transpose(0, 1);
-                final = [h.select(0, steps - 1)];
+                final = [last ?? h.select(0, steps - 1)];
                 break;
             }
         }

@@ -33,9 +33,10 @@ internal static class SimpleRnnKernel
         return (h, x2);
     }
 
-    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the flat states (or invalid).</summary>
+    /// <summary>Backward pass; <paramref name="dH"/> is the gradient of the flat states (or invalid),
+    /// <paramref name="dFinalH"/> that of the final state output (or invalid).</summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Tensor x2, Tensor hFlat, Tensor h0,
-        Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, bool[] needs, bool relu)
+        Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, bool[] needs, bool relu, Tensor? dFinalH = null)
     {
         long b = h0.shape[0], units = h0.shape[1], steps = hFlat.shape[0] / b;
         var h = hFlat.view(steps, b, units);
@@ -49,6 +50,7 @@ internal static class SimpleRnnKernel
         }
         // dh = incoming + recurrent part, carried in two (B, u) buffers swapped every step.
         var dhCur = torch.zeros([b, units], h.dtype, h.device);
+        if (RecurrentKernels.Has(dFinalH)) dhCur.copy_(dFinalH!);
         var dhNext = torch.empty_like(dhCur);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
@@ -72,7 +74,8 @@ internal static class SimpleRnnKernel
         return (dx, needs[1] ? dh0 : null, dk, dr, db);
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, relu)</c>, output flat <c>H</c>.</summary>
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, relu)</c>, outputs flat <c>H</c>
+    /// and a copy of the final state (see <see cref="RecurrentKernels.Run"/>).</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
         /// <inheritdoc />
@@ -90,7 +93,8 @@ internal static class SimpleRnnKernel
             ctx.save_data("relu", relu);
             ctx.set_materialize_grads(false);
             x2.MoveToOuterDisposeScope();
-            return [h.MoveToOuterDisposeScope()];
+            var final = h.narrow(0, h.shape[0] - h0.shape[0], h0.shape[0]).clone();
+            return [h.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope()];
         }
 
         /// <inheritdoc />
@@ -101,7 +105,7 @@ internal static class SimpleRnnKernel
             var needs = (bool[])ctx.get_data("needs");
             bool relu = (bool)ctx.get_data("relu");
             var (dx, dh0, dk, dr, db) = Backward(saved[0], saved[1], saved[2], saved[3], saved[4], RecurrentKernels.Has(saved[5]) ? saved[5] : null,
-                gradOutputs[0], needs, relu);
+                gradOutputs[0], needs, relu, gradOutputs.Count > 1 ? gradOutputs[1] : null);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
                 dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
         }

@@ -299,7 +299,9 @@ public class RNN : Layer
                 m = m?.flip(1);
             }
             var (sequence, states) = recurrentKernel!(x, m);
-            var lastState = sequence.select(1, sequence.shape[1] - 1);
+            // The final state equals the sequence's last step; taking it from the kernel's own output keeps a layer that
+            // returns only its last output from sending a whole-sequence gradient buffer through backward.
+            var lastState = states[0];
             if (ReturnSequences)
             {
                 var outputs = RecurrentKernels.MaskOutputs(sequence, m, ZeroOutputForMask);
