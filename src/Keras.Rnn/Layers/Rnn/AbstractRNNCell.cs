@@ -34,6 +34,7 @@ public abstract class AbstractRNNCell : Layer
     private Tensor[]? _dropoutMasks;
     private Tensor[]? _recurrentDropoutMasks;
     private Tensor? _stackedRecurrentMasks, _recurrentKernelBlocks;
+    private Tensor? _stackedFrom, _blocksFrom;
 
     /// <summary>Creates the cell.</summary>
     /// <param name="name">Name (default: snake_case class name, made unique).</param>
@@ -83,21 +84,34 @@ public abstract class AbstractRNNCell : Layer
         RecurrentDropoutRate > 0 ? _recurrentDropoutMasks ??= CreateMasks(state, RecurrentDropoutRate, count) : null;
 
     /// <summary>
-    /// Keras' recurrent products under recurrent dropout (implementation 1), <c>(h ⊙ m_g)·U_g</c> for every gate block
-    /// <c>g</c>, as one batched product: <paramref name="masks"/> <c>[m_0 … m_{G−1}]</c> (each <c>(B, u)</c>) stacked, and
-    /// <paramref name="recurrentKernel"/> <c>(u, G·u)</c> read as <c>G</c> blocks <c>(u, u)</c>. Both are formed once per
-    /// sequence (they do not change between its steps) and forgotten with the masks.
+    /// Keras' recurrent products under recurrent dropout (implementation 1), <c>(h ⊙ m_g)·U_g</c> for the first <c>G</c>
+    /// gate blocks, as one batched product: <paramref name="masks"/> <c>[m_0 … m_{G−1}]</c> (each <c>(B, u)</c>) stacked,
+    /// and the first <c>G</c> <c>(u, u)</c> blocks of <paramref name="recurrentKernel"/> as one <c>(G, u, u)</c> view.
+    /// Both are kept while the same masks and the same kernel tensor come back (the steps of one sequence) and forgotten
+    /// with the masks; another kernel tensor (weights replaced, or a fresh cast under a mixed policy) is read anew.
     /// </summary>
     /// <param name="h">The previous state <c>(B, u)</c>.</param>
-    /// <param name="masks">The recurrent dropout masks, one per gate block.</param>
-    /// <param name="recurrentKernel">The recurrent kernel (or its first <c>G</c> blocks) <c>(u, G·u)</c>.</param>
+    /// <param name="masks">The recurrent dropout masks of the first <c>G</c> gate blocks.</param>
+    /// <param name="recurrentKernel">The whole recurrent kernel <c>(u, gates·u)</c>.</param>
     /// <param name="addend">Added to the products (broadcast to <c>(G, B, u)</c>), or <c>null</c>.</param>
     /// <returns>The products <c>(G, B, u)</c>: block <c>g</c> is gate <c>g</c>'s.</returns>
     private protected Tensor MaskedRecurrentProducts(Tensor h, Tensor[] masks, Tensor recurrentKernel, Tensor? addend)
     {
         long units = h.shape[1];
-        _stackedRecurrentMasks ??= torch.stack(masks).DetachFromDisposeScope();
-        _recurrentKernelBlocks ??= recurrentKernel.view(units, masks.Length, units).permute(1, 0, 2).DetachFromDisposeScope();
+        int count = masks.Length;
+        if (_stackedRecurrentMasks is null || !ReferenceEquals(_stackedFrom, masks[0]) || _stackedRecurrentMasks.shape[0] != count)
+        {
+            _stackedRecurrentMasks?.Dispose();
+            _stackedRecurrentMasks = torch.stack(masks).DetachFromDisposeScope();
+            _stackedFrom = masks[0];
+        }
+        if (_recurrentKernelBlocks is null || !ReferenceEquals(_blocksFrom, recurrentKernel) || _recurrentKernelBlocks.shape[0] != count)
+        {
+            _recurrentKernelBlocks?.Dispose();
+            _recurrentKernelBlocks = recurrentKernel.view(units, recurrentKernel.shape[1] / units, units).permute(1, 0, 2)
+                .narrow(0, 0, count).DetachFromDisposeScope();
+            _blocksFrom = recurrentKernel;
+        }
         var masked = h.unsqueeze(0).mul(_stackedRecurrentMasks);
         // Not torch.baddbmm: TorchSharp 0.107 passes its arguments to libtorch in the wrong order (it computes
         // batch2 + input·batch1).
@@ -128,6 +142,8 @@ public abstract class AbstractRNNCell : Layer
         _recurrentDropoutMasks = null;
         _stackedRecurrentMasks = null;
         _recurrentKernelBlocks = null;
+        _stackedFrom = null;
+        _blocksFrom = null;
     }
 
     /// <summary>A new, unbuilt cell of the same configuration and name (for <see cref="Bidirectional"/>, which, like Keras,
@@ -152,9 +168,15 @@ public abstract class AbstractRNNCell : Layer
     {
         var states = context.InitialState ?? GetInitialState(inputs[0].shape[0], inputs[0].device);
         CheckStates(states, inputs[0].shape[0]);
-        var (output, newStates) = Step(inputs[0], states, context.Training);
-        ResetDropoutMasks();
-        return [output, .. newStates];
+        try
+        {
+            var (output, newStates) = Step(inputs[0], states, context.Training);
+            return [output, .. newStates];
+        }
+        finally
+        {
+            ResetDropoutMasks();
+        }
     }
 
     /// <summary>Checks state count and shapes, naming the layer on mismatch.</summary>

@@ -164,7 +164,7 @@ public sealed class GRUCell : AbstractRNNCell
         var kernel = _recurrentKernel!.Value;
         long twoUnits = 2L * Units;
         // The z and r pre-activations in one tensor ((B, 2u), or (2, B, u) from the per-gate products under recurrent
-        // dropout), activated in one call.
+        // dropout), activated in one call where the activation is the element-wise sigmoid.
         Tensor zr, recH;
         bool stacked = rdp is not null;
         var zrInputs = stacked ? projected.reshape(h.shape[0], 3, Units).narrow(1, 0, 2).transpose(0, 1) : projected.narrow(1, 0, twoUnits);
@@ -187,11 +187,22 @@ public sealed class GRUCell : AbstractRNNCell
         else
         {
             var kernelZr = kernel.narrow(1, 0, twoUnits);
-            zr = rdp is null ? h.matmul(kernelZr).add_(zrInputs) : MaskedRecurrentProducts(h, [rdp[0], rdp[1]], kernelZr, zrInputs);
+            zr = rdp is null ? h.matmul(kernelZr).add_(zrInputs) : MaskedRecurrentProducts(h, [rdp[0], rdp[1]], kernel, zrInputs);
             recH = kernel.narrow(1, twoUnits, Units);
         }
-        var gates = RecurrentActivation.Call(zr);
-        var (z, r) = stacked ? (gates[0], gates[1]) : (gates.narrow(1, 0, Units), gates.narrow(1, Units, Units));
+        Tensor z, r;
+        if (ReferenceEquals(RecurrentActivation, ActivationFunction.Sigmoid))
+        {
+            var gates = zr.sigmoid();
+            (z, r) = stacked ? (gates[0], gates[1]) : (gates.narrow(1, 0, Units), gates.narrow(1, Units, Units));
+        }
+        else
+        {
+            // Any other activation (softmax over the units, a custom function) sees each gate's (B, u) block on its own, as in Keras.
+            (z, r) = stacked
+                ? (RecurrentActivation.Call(zr[0]), RecurrentActivation.Call(zr[1]))
+                : (RecurrentActivation.Call(zr.narrow(1, 0, Units)), RecurrentActivation.Call(zr.narrow(1, Units, Units)));
+        }
         Tensor candidateRecurrent = ResetAfter
             ? r.mul(recH)
             : r.mul(rdp is null ? h : h.mul(rdp[2])).matmul(recH);

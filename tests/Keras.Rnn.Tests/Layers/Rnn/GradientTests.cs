@@ -113,36 +113,8 @@ public class GradientTests
             ? new[,] { { true, true, true, true }, { true, true, false, false } }
             : new[,] { { true, false, true, true }, { false, true, true, false } };
 
-        double Loss()
-        {
-            var (seq, states) = RnnReference.Run(kind, w, x, mask, initialStates: init);
-            double l = 0;
-            for (int b = 0; b < batch; b++)
-                for (int t = 0; t < steps; t++)
-                    for (int u = 0; u < units; u++) l += seq[b, t, u] * rOut[b, t, u];
-            for (int s = 0; s < states.Length; s++)
-                for (int b = 0; b < batch; b++)
-                    for (int u = 0; u < units; u++) l += states[s][b, u] * rStates[s][b, u];
-            return l;
-        }
-
-        double[] FiniteDifferences(Array a)
-        {
-            var flat = T.Flat(a);
-            var g = new double[flat.Length];
-            const double h = 1e-6;
-            for (int i = 0; i < g.Length; i++)
-            {
-                double keep = T.Flat(a)[i];
-                T.Flat(a)[i] = keep + h;
-                double up = Loss();
-                T.Flat(a)[i] = keep - h;
-                double down = Loss();
-                T.Flat(a)[i] = keep;
-                g[i] = (up - down) / (2 * h);
-            }
-            return g;
-        }
+        double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init), rOut, rStates);
+        double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
         var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, fused: fused).WithWeights(features, w);
         var maskT = mask is null ? null : T.Mask(mask);
@@ -196,35 +168,8 @@ public class GradientTests
         Assert.Contains(0.0, all);
         Assert.Contains(2.0, all);
 
-        double Loss()
-        {
-            var (seq, states) = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
-            double l = 0;
-            for (int b = 0; b < batch; b++)
-                for (int t = 0; t < steps; t++)
-                    for (int u = 0; u < units; u++) l += seq[b, t, u] * rOut[b, t, u];
-            for (int s = 0; s < states.Length; s++)
-                for (int b = 0; b < batch; b++)
-                    for (int u = 0; u < units; u++) l += states[s][b, u] * rStates[s][b, u];
-            return l;
-        }
-
-        double[] FiniteDifferences(Array a)
-        {
-            var g = new double[T.Flat(a).Length];
-            const double h = 1e-6;
-            for (int i = 0; i < g.Length; i++)
-            {
-                double keep = T.Flat(a)[i];
-                T.Flat(a)[i] = keep + h;
-                double up = Loss();
-                T.Flat(a)[i] = keep - h;
-                double down = Loss();
-                T.Flat(a)[i] = keep;
-                g[i] = (up - down) / (2 * h);
-            }
-            return g;
-        }
+        double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks), rOut, rStates);
+        double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
         var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, recurrentDropout: rate).WithWeights(features, w);
         var maskT = mask is null ? null : T.Mask(mask);

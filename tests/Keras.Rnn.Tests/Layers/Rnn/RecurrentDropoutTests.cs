@@ -156,4 +156,103 @@ public class RecurrentDropoutTests
         Assert.Equal(new long[] { 2, 3, 2 }, y.shape);
         Assert.False(y.isnan().any().item<bool>());
     }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public void GruSoftmaxRecurrentActivationNormalisesEachGateOnItsOwn(bool resetAfter, bool recurrentDropout)
+    {
+        // Keras activates z and r separately, each (B, u): with softmax each gate sums to 1 over its own units. Checked
+        // against a hand-written double reference of one GRU over three steps (recurrent dropout: masks re-drawn from the
+        // same torch seed, one per gate).
+        const int batch = 2, steps = 3, features = 2, units = 3;
+        const double rate = 0.5;
+        var rng = new Random(resetAfter ? 11 : 12);
+        var kind = resetAfter ? CellKind.GruResetAfter : CellKind.GruResetBefore;
+        var w = RnnReference.RandomWeights(rng, kind, features, units);
+        var x = T.Rand(rng, batch, steps, features);
+        const long seed = 99;
+        torch.manual_seed(seed);
+        var masks = new double[3][];
+        for (int g = 0; g < 3; g++)
+            masks[g] = recurrentDropout ? T.Values(torch.nn.functional.dropout(torch.ones(batch, units), rate, training: true)) : Enumerable.Repeat(1.0, batch * units).ToArray();
+
+        static double[] Softmax(double[] v)
+        {
+            var e = v.Select(a => Math.Exp(a - v.Max())).ToArray();
+            return e.Select(a => a / e.Sum()).ToArray();
+        }
+        var expected = new double[batch, steps, units];
+        for (int b = 0; b < batch; b++)
+        {
+            var h = new double[units];
+            for (int t = 0; t < steps; t++)
+            {
+                double Xw(int j) => Enumerable.Range(0, features).Sum(k => x[b, t, k] * w.Kernel[k, j]);
+                double Hu(int gate, int j, double[] state) => Enumerable.Range(0, units).Sum(k => state[k] * masks[gate][b * units + k] * w.Recurrent[k, gate * units + j]);
+                double B(int row, int j) => resetAfter ? ((double[,])w.Bias!)[row, j] : row == 0 ? ((double[])w.Bias!)[j] : 0;
+                var z = Softmax(Enumerable.Range(0, units).Select(j => Xw(j) + B(0, j) + Hu(0, j, h) + B(1, j)).ToArray());
+                var r = Softmax(Enumerable.Range(0, units).Select(j => Xw(units + j) + B(0, units + j) + Hu(1, j, h) + B(1, units + j)).ToArray());
+                var hh = Enumerable.Range(0, units).Select(j => Math.Tanh(Xw(2 * units + j) + B(0, 2 * units + j) + (resetAfter
+                    ? r[j] * (Hu(2, j, h) + B(1, 2 * units + j))
+                    : Hu(2, j, h.Select((v, k) => v * r[k]).ToArray())))).ToArray();
+                h = Enumerable.Range(0, units).Select(j => z[j] * h[j] + (1 - z[j]) * hh[j]).ToArray();
+                for (int j = 0; j < units; j++) expected[b, t, j] = h[j];
+            }
+        }
+        var layer = new GRU(units, recurrentActivation: "softmax", resetAfter: resetAfter, recurrentDropout: recurrentDropout ? rate : 0,
+            returnSequences: true).WithWeights(features, w);
+        torch.manual_seed(seed);
+        T.Close(expected, layer.Apply(T.ToTensor(x), training: recurrentDropout), 1e-5);
+    }
+
+    [Fact]
+    public void RecurrentDropoutWorksAcrossBatchSizesAndCallsOfTheCell()
+    {
+        // The per-sequence caches (stacked masks, kernel blocks) follow each call: another batch size, and a cell called
+        // directly after its weights were replaced, compute with what they are given.
+        foreach (var kind in new[] { CellKind.Lstm, CellKind.GruResetAfter, CellKind.GruResetBefore })
+        {
+            var layer = RnnFactory.Make(kind, 4, returnSequences: true, recurrentDropout: 0.3);
+            foreach (int batch in new[] { 3, 5, 2 })
+            {
+                var y = layer.Apply(torch.rand(batch, 6, 2), training: true);
+                Assert.Equal(new long[] { batch, 6, 4 }, y.shape);
+                Assert.False(y.isnan().any().item<bool>());
+            }
+        }
+        // A cell stepped by hand keeps its masks until ResetDropoutMasks (Keras' contract) while its weights may change:
+        // the second step must use the new weights with the first step's masks — the same as a fresh cell with the new
+        // weights drawing the same masks from the same seed. Also inside a bfloat16 autocast scope, where every read of a
+        // weight is a fresh cast copy (a cache kept from the first step's copy would compute with the old weights).
+        var rng = new Random(5);
+        var w1 = RnnReference.RandomWeights(rng, CellKind.GruResetAfter, 2, 3);
+        var w2 = RnnReference.RandomWeights(rng, CellKind.GruResetAfter, 2, 3);
+        GRUCell Cell(RefWeights w)
+        {
+            var c = new GRUCell(3, recurrentDropout: 0.5);
+            c.Build(new Shape(null, 2));
+            c.SetWeights(w.ToKerasList());
+            return c;
+        }
+        foreach (var dtype in new ScalarType?[] { null, ScalarType.BFloat16 })
+        {
+            using var autocast = Keras.Rnn.DTypePolicies.AutocastScope.Enter(dtype);
+            var xs = torch.rand(4, 2).to_type(dtype ?? ScalarType.Float32);
+            var h0 = torch.rand(4, 3).to_type(dtype ?? ScalarType.Float32);
+            var cell = Cell(w1);
+            torch.manual_seed(7);
+            cell.Step(xs, [h0], training: true);
+            cell.SetWeights(w2.ToKerasList());
+            var second = T.Values(cell.Step(xs, [h0], training: true).Output.to_type(ScalarType.Float32));
+            cell.ResetDropoutMasks();
+            var fresh = Cell(w2);
+            torch.manual_seed(7);
+            var expected = T.Values(fresh.Step(xs, [h0], training: true).Output.to_type(ScalarType.Float32));
+            fresh.ResetDropoutMasks();
+            T.Close(expected, second, 1e-6, what: $"step after the weights changed ({dtype?.ToString() ?? "float32"})");
+        }
+    }
 }

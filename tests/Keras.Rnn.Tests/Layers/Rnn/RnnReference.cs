@@ -187,6 +187,41 @@ internal static class RnnReference
         return (outputs, finalStates);
     }
 
+    /// <summary>
+    /// The loss the gradient tests differentiate: <c>Σ outputs·rOut + Σ_s states_s·rStates_s</c> of a <see cref="Run"/> result.
+    /// </summary>
+    public static double WeightedSum((double[,,] Outputs, double[][,] States) run, double[,,] rOut, double[][,] rStates)
+    {
+        double l = 0;
+        var (seq, states) = run;
+        for (int b = 0; b < seq.GetLength(0); b++)
+            for (int t = 0; t < seq.GetLength(1); t++)
+                for (int u = 0; u < seq.GetLength(2); u++) l += seq[b, t, u] * rOut[b, t, u];
+        for (int s = 0; s < states.Length; s++)
+            for (int b = 0; b < states[s].GetLength(0); b++)
+                for (int u = 0; u < states[s].GetLength(1); u++) l += states[s][b, u] * rStates[s][b, u];
+        return l;
+    }
+
+    /// <summary>Central finite differences (step 1e-6) of <paramref name="loss"/> with respect to every entry of
+    /// <paramref name="a"/>, which is perturbed in place and restored.</summary>
+    public static double[] FiniteDifferences(Array a, Func<double> loss)
+    {
+        var g = new double[a.Length];
+        const double h = 1e-6;
+        for (int i = 0; i < g.Length; i++)
+        {
+            double keep = T.Flat(a)[i];
+            T.Flat(a)[i] = keep + h;
+            double up = loss();
+            T.Flat(a)[i] = keep - h;
+            double down = loss();
+            T.Flat(a)[i] = keep;
+            g[i] = (up - down) / (2 * h);
+        }
+        return g;
+    }
+
     /// <summary>The last output (batch, units) of a <see cref="Run"/> result.</summary>
     public static double[,] Last(double[,,] outputs)
     {
