@@ -34,6 +34,17 @@ public class GradientTests
             r.Select(t => t.detach()).ToArray());
     }
 
+    /// <summary>Every weight's, the input's and the initial states' autograd gradient against <paramref name="finiteDifferences"/> of the reference.</summary>
+    private static void AssertFiniteDifferences(Grads grads, Layer layer, RefWeights w, double[,,] x, double[][,] init, Func<Array, double[]> finiteDifferences)
+    {
+        const double atol = 2e-5, rtol = 1e-3;
+        var weightArrays = w.ToKerasList();
+        for (int i = 0; i < weightArrays.Length; i++)
+            T.Close(finiteDifferences(weightArrays[i]), grads.Weights[i], atol, rtol, $"dL/d{layer.Weights[i].Name}");
+        T.Close(finiteDifferences(x), grads.Input, atol, rtol, "dL/dx");
+        for (int s = 0; s < init.Length; s++) T.Close(finiteDifferences(init[s]), grads.States[s], atol, rtol, $"dL/dinitial_state{s}");
+    }
+
     public static IEnumerable<object[]> FusedCases()
     {
         foreach (var kind in new[] { CellKind.Lstm, CellKind.GruResetAfter, CellKind.SimpleRnn })
@@ -120,12 +131,7 @@ public class GradientTests
         var maskT = mask is null ? null : T.Mask(mask);
         var grads = Autograd((xt, it) => layer.ApplyAll([xt], initialState: it, masks: [maskT]), layer, x, init, rOut, rStates, true);
 
-        const double atol = 2e-5, rtol = 1e-3;
-        var weightArrays = w.ToKerasList();
-        for (int i = 0; i < weightArrays.Length; i++)
-            T.Close(FiniteDifferences(weightArrays[i]), grads.Weights[i], atol, rtol, $"dL/d{layer.Weights[i].Name}");
-        T.Close(FiniteDifferences(x), grads.Input, atol, rtol, "dL/dx");
-        for (int s = 0; s < init.Length; s++) T.Close(FiniteDifferences(init[s]), grads.States[s], atol, rtol, $"dL/dinitial_state{s}");
+        AssertFiniteDifferences(grads, layer, w, x, init, FiniteDifferences);
     }
 
     [Theory]
@@ -179,12 +185,7 @@ public class GradientTests
         var expected = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
         T.Close(expected.Outputs, grads.Forward[0], 1e-5, what: "outputs");
         for (int s = 0; s < init.Length; s++) T.Close(expected.States[s], grads.Forward[1 + s], 1e-5, what: $"state {s}");
-        const double atol = 2e-5, rtol = 1e-3;
-        var weightArrays = w.ToKerasList();
-        for (int i = 0; i < weightArrays.Length; i++)
-            T.Close(FiniteDifferences(weightArrays[i]), grads.Weights[i], atol, rtol, $"dL/d{layer.Weights[i].Name}");
-        T.Close(FiniteDifferences(x), grads.Input, atol, rtol, "dL/dx");
-        for (int s = 0; s < init.Length; s++) T.Close(FiniteDifferences(init[s]), grads.States[s], atol, rtol, $"dL/dinitial_state{s}");
+        AssertFiniteDifferences(grads, layer, w, x, init, FiniteDifferences);
     }
 
     [Theory]
