@@ -62,11 +62,16 @@ internal static class Scenarios
         list.Add(new Scenario("gpu-agreement", "gpu", "CPU vs GPU: predictions, losses and trained weights of the same models (notes, not rows)",
             GpuAgreement.Run));
         list.Add(Slow("slow-lstm-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),
-            (u, seq) => new KLSTM(u, returnSequences: seq, recurrentDropout: 0.2), "LSTM recurrentDropout 0.2 (step loop)"));
+            (u, seq) => new KLSTM(u, returnSequences: seq, recurrentDropout: 0.2), "LSTM recurrentDropout 0.2 (our kernel, one mask per gate)"));
         list.Add(Slow("slow-lstm-custom-activation", RecurrentSpec.Standard(CellType.Lstm),
             (u, seq) => new KLSTM(u, activation: CustomActivations.Softsign, returnSequences: seq), "LSTM with a lambda activation (step loop)"));
         list.Add(Slow("slow-gru-recurrent-dropout", RecurrentSpec.Standard(CellType.Gru),
-            (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2), "GRU recurrentDropout 0.2 (step loop)"));
+            (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2), "GRU recurrentDropout 0.2 (our kernel, one mask per gate)"));
+        list.Add(Slow("slow-gru-reset-before-recurrent-dropout", RecurrentSpec.Standard(CellType.GruResetBefore),
+            (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2, resetAfter: false), "GRU resetAfter=false recurrentDropout 0.2 (step loop)"));
+        list.Add(Slow("slow-lstm-dropout-and-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),
+            (u, seq) => new KLSTM(u, returnSequences: seq, dropout: 0.2, recurrentDropout: 0.2),
+            "LSTM dropout 0.2 + recurrentDropout 0.2 (step loop: one input mask per gate)"));
         list.Add(Slow("slow-lstm-step-loop", RecurrentSpec.Standard(CellType.Lstm),
             (u, seq) => new KLSTM(u, returnSequences: seq, useCudnn: false), "LSTM useCudnn=false (step loop)"));
         list.Add(new Scenario("predict-lstm-batch1", "predict", "Predict one sequence (batch 1, 50 steps, 128 inputs, 256 units) vs nn.LSTM forward",

@@ -20,8 +20,11 @@ internal static class GruKernel
     internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor? Recurrent, Tensor H);
 
     /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
-    internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter)
+    internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter,
+        GateMasks? masks = null)
     {
+        if (masks is not null && !resetAfter)
+            throw new ArgumentException("Recurrent kernel: recurrent dropout inside the kernel is implemented for reset_after=True only.", nameof(masks));
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
         var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
@@ -33,7 +36,7 @@ internal static class GruKernel
             recurrent = torch.empty([steps, b, units], x.dtype, x.device);
             if (FusedCells.AppliesTo(gates))
             {
-                FusedForwardResetAfter(gates, h0, recurrentKernel, bias?[1], keep, h, recurrent);
+                FusedForwardResetAfter(gates, h0, recurrentKernel, bias?[1], keep, h, recurrent, masks);
                 return new Result(x2, gates, recurrent, h);
             }
         }
@@ -64,8 +67,8 @@ internal static class GruKernel
                 var recH = recurrent!.unbind(0);
                 for (int t = 0; t < steps; t++)
                 {
-                    if (recurrentBias is null) rec.addmm_(hPrev, recurrentKernel, beta: 0);
-                    else rec.copy_(recurrentBias.expand(b, 3 * units)).addmm_(hPrev, recurrentKernel);
+                    if (recurrentBias is null) GateMasks.AddProduct(masks, rec, hPrev, recurrentKernel, 0);
+                    else GateMasks.AddProduct(masks, rec.copy_(recurrentBias.expand(b, 3 * units)), hPrev, recurrentKernel, 1);
                     recH[t].copy_(recCandidate);
                     zr[t].add_(recZr).sigmoid_();
                     candidates[t].addcmul_(rs[t], recH[t], one).tanh_();
@@ -95,7 +98,7 @@ internal static class GruKernel
 
     /// <summary>The reset_after time loop of <see cref="Forward"/> with each step's element-wise part in one <see cref="FusedCells"/> pass.</summary>
     private static unsafe void FusedForwardResetAfter(Tensor gates, Tensor h0, Tensor recurrentKernel, Tensor? recurrentBias, Tensor? keep, Tensor h,
-        Tensor recurrent)
+        Tensor recurrent, GateMasks? masks)
     {
         long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
         using var views = torch.NewDisposeScope();
@@ -106,7 +109,7 @@ internal static class GruKernel
         float* pRecH = FusedCells.Pointer(recurrent), pBias = FusedCells.PointerOrNull(recurrentBias), pk = FusedCells.PointerOrNull(keep);
         long block = b * units;
         // A small layer does the recurrent product in C# too: no libtorch call and no tensor per step.
-        bool small = FusedCells.SmallProduct(b, units, 3);
+        bool small = masks is null && FusedCells.SmallProduct(b, units, 3);
         float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
         var hs = small ? null : h.unbind(0);
         for (int t = 0; t < steps; t++)
@@ -117,7 +120,7 @@ internal static class GruKernel
                 new Span<float>(pRec, (int)(3 * block)).Clear();
                 FusedCells.AddProduct(hp, pu, pRec, (int)b, (int)units, 3 * (int)units);
             }
-            else rec.addmm_(t == 0 ? h0 : hs![t - 1], recurrentKernel, beta: 0);
+            else GateMasks.AddProduct(masks, rec, t == 0 ? h0 : hs![t - 1], recurrentKernel, 0);
             FusedCells.GruForwardStep(pg + t * 3 * block, pRec, pBias, hp, pRecH + t * block, ph + t * block, pk is null ? null : pk + t * b,
                 (int)b, (int)units);
         }
@@ -213,7 +216,7 @@ internal static class GruKernel
     /// <c>(T·B, u)</c> (its other blocks equal the input projection's), and the gradient of <c>h0</c>.
     /// </summary>
     private static unsafe (Tensor DzIn, Tensor DRecH, Tensor Dh0) FusedBackwardResetAfter(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep,
-        Tensor? dH, Tensor? dFinalH, bool overwriteGates)
+        Tensor? dH, Tensor? dFinalH, bool overwriteGates, GateMasks? masks)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // Each step's gates are read once, just before its gradients are written: they can share the buffer.
@@ -229,7 +232,7 @@ internal static class GruKernel
             float* pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep), pz = FusedCells.Pointer(dzIn);
             float* pRec = FusedCells.Pointer(dRec), pdRecH = FusedCells.Pointer(dRecH);
             long block = b * units;
-            bool small = FusedCells.SmallProduct(b, units, 3);
+            bool small = masks is null && FusedCells.SmallProduct(b, units, 3);
             float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
             var recurrentT = small ? null : recurrentKernel.t().contiguous();
             for (long t = steps - 1; t >= 0; t--)
@@ -238,7 +241,7 @@ internal static class GruKernel
                     dh.CurrentPointer, pz + t * 3 * block, pRec, pdRecH + t * block, dh.NextPointer, pk is null ? null : pk + t * b, (int)b,
                     (int)units);
                 if (small) FusedCells.AddProductTransposed(pRec, pu, dh.NextPointer, (int)b, 3 * (int)units, (int)units);
-                else dh.Next.addmm_(dRec, recurrentT!);
+                else GateMasks.AddBackward(masks, dh.Next, dRec, recurrentT!);
                 dh.Swap();
             }
         }
@@ -250,12 +253,12 @@ internal static class GruKernel
     /// loop — for a second backward pass through a graph whose first one overwrote them (equal to the forward's gates
     /// to fp32 rounding).
     /// </summary>
-    internal static Tensor RecomputeGatesResetAfter(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    internal static Tensor RecomputeGatesResetAfter(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
         long units = r.H.shape[2];
         var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias[0], r.X2, kernel, 1, 1);
         using var scope = torch.NewDisposeScope();
-        var recZr = RecurrentKernels.PreviousStates(h0, r.H).mm(recurrentKernel.narrow(1, 0, 2 * units));
+        var recZr = GateMasks.PreviousTimes(masks, h0, r.H, recurrentKernel, 0, 2);
         if (bias is not null) recZr.add_(bias[1].narrow(0, 0, 2 * units));
         var zr = gates.narrow(1, 0, 2 * units);
         zr.add_(recZr).sigmoid_();
@@ -278,17 +281,17 @@ internal static class GruKernel
     /// </remarks>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0, Tensor kernel,
         Tensor recurrentKernel, bool hasBias, Tensor? keep, Tensor? dH, bool[] needs, bool resetAfter, bool overwriteGates = false, bool? fused = null,
-        Tensor? dFinalH = null)
+        Tensor? dFinalH = null, GateMasks? masks = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         bool useFused = fused ?? FusedCells.AppliesTo(r.Gates);
         if (resetAfter && useFused)
         {
-            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates);
+            var (dzIn, dRecH, fh0) = FusedBackwardResetAfter(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates, masks);
             var dZr = dzIn.narrow(1, 0, 2 * units);
             var (fdx, fdk, fdbInput) = RecurrentKernels.ProjectionGradients(dzIn, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
-                ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, dZr), RecurrentKernels.PreviousTransposedTimes(h0, r.H, dRecH)], 1)
+                ? torch.cat([GateMasks.PreviousTransposedTimes(masks, h0, r.H, dZr, 0), GateMasks.PreviousTransposedTimes(masks, h0, r.H, dRecH, 2)], 1)
                 : null;
             var fdb = fdbInput is null ? null : torch.stack([fdbInput, torch.cat([fdbInput.narrow(0, 0, 2 * units), dRecH.sum(0L)])]);
             return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
@@ -347,12 +350,12 @@ internal static class GruKernel
                 {
                     ws[t].mul_(dhRows[t]);
                     var dhPrev = t > 0 ? dhs[t - 1] : dh0;
-                    dhPrev.addmm_(wFlat[t], recurrentT);
+                    GateMasks.AddBackward(masks, dhPrev, wFlat[t], recurrentT);
                     dhPrev.addcmul_(dhs[t], carries[t], one);
                 }
             }
             var dRec = w.view(steps * b, 3 * units);
-            dr = needs[3] ? RecurrentKernels.PreviousTransposedTimes(h0, r.H, dRec) : null!;
+            dr = needs[3] ? GateMasks.PreviousTransposedTimes(masks, h0, r.H, dRec, 0) : null!;
             var dRecBias = needs[4] && hasBias ? dRec.sum(0L) : null;
             // The input projection's gradient differs only in the candidate block: dh·(1 − z)(1 − ĥ²), without r.
             wh.copy_(fh).mul_(dh);
@@ -410,7 +413,7 @@ internal static class GruKernel
         }
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter)</c>, outputs time-major
+    /// <summary>The custom autograd function: inputs <c>(x, h0, kernel, recurrent_kernel, bias?, keep?, resetAfter, recurrent dropout masks?)</c>, outputs time-major
     /// <c>H</c> and a copy of the final state (see <see cref="RecurrentKernels.Run"/>).</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
@@ -422,9 +425,10 @@ internal static class GruKernel
         {
             var arguments = SingleStateArguments.From(vars);
             var (x, h0, kernel, recurrent, bias, keep, resetAfter) = arguments;
+            var recurrentMasks = vars.Length > 7 ? vars[7] as Tensor : null;
             using var scope = torch.NewDisposeScope();
-            var r = Forward(x, h0, kernel, recurrent, bias, keep, resetAfter);
-            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!, bias!]);
+            var r = Forward(x, h0, kernel, recurrent, bias, keep, resetAfter, recurrentMasks is null ? null : new GateMasks(recurrentMasks));
+            ctx.save_for_backward([r.X2, r.Gates, r.Recurrent!, r.H, h0, kernel, recurrent, keep!, bias!, recurrentMasks!]);
             ctx.save_data("gatesOverwritten", new StrongBox<bool>(false));
             ctx.save_data("needs", arguments.Needs());
             ctx.save_data("resetAfter", resetAfter);
@@ -450,20 +454,22 @@ internal static class GruKernel
             // the same graph (retain_graph) recomputes them first.
             var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
             var savedBias = RecurrentKernels.Has(saved[8]) ? saved[8] : null;
+            var masks = RecurrentKernels.Has(saved[9]) ? new GateMasks(saved[9]) : null;
             if (overwritten.Value)
                 r = r with
                 {
                     Gates = resetAfter
-                        ? RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], savedBias)
+                        ? RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], savedBias, masks)
                         : RecomputeGatesResetBefore(r, saved[4], saved[5], saved[6], savedBias),
                 };
             // Decided once: the flag must say exactly whether this pass overwrites the saved gates.
             bool fused = FusedCells.AppliesTo(r.Gates);
             if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], hasBias, RecurrentKernels.Has(saved[7]) ? saved[7] : null,
-                gradOutputs[0], needs, resetAfter, overwriteGates: true, fused: fused, dFinalH: gradOutputs.Count > 1 ? gradOutputs[1] : null);
+                gradOutputs[0], needs, resetAfter, overwriteGates: true, fused: fused, dFinalH: gradOutputs.Count > 1 ? gradOutputs[1] : null,
+                masks: masks);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dk?.MoveToOuterDisposeScope()!,
-                dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
+                dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!, null!];
         }
     }
 }

@@ -19,8 +19,10 @@ internal static class LstmKernel
     /// <param name="FinalC">A copy of the last cell state <c>(B, u)</c>.</param>
     internal readonly record struct Result(Tensor X2, Tensor Gates, Tensor H, Tensor C, Tensor FinalC);
 
-    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>.</summary>
-    internal static Result Forward(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep)
+    /// <summary>The forward pass (no autograd). <paramref name="keep"/>: time-major float <c>(T, B)</c> mask or <c>null</c>;
+    /// <paramref name="masks"/>: the recurrent dropout masks per gate, or <c>null</c>.</summary>
+    internal static Result Forward(Tensor x, Tensor h0, Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep,
+        GateMasks? masks = null)
     {
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
@@ -30,7 +32,7 @@ internal static class LstmKernel
         var c = torch.empty([steps, b, units], x.dtype, x.device);
         if (FusedCells.AppliesTo(gates))
         {
-            FusedForward(gates, h0, c0, recurrentKernel, keep, h, c);
+            FusedForward(gates, h0, c0, recurrentKernel, keep, h, c, masks);
             return new Result(x2, gates, h, c, c.select(0, steps - 1).clone());
         }
         using (var views = torch.NewDisposeScope())
@@ -49,7 +51,7 @@ internal static class LstmKernel
             Tensor hPrev = h0, cPrev = c0;
             for (int t = 0; t < steps; t++)
             {
-                z[t].addmm_(hPrev, recurrentKernel);
+                GateMasks.AddProduct(masks, z[t], hPrev, recurrentKernel, 1);
                 inputAndForget[t].sigmoid_();
                 candidate[t].tanh_();
                 output[t].sigmoid_();
@@ -69,7 +71,8 @@ internal static class LstmKernel
     }
 
     /// <summary>The time loop of <see cref="Forward"/> with each step's element-wise part in one <see cref="FusedCells"/> pass.</summary>
-    private static unsafe void FusedForward(Tensor gates, Tensor h0, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor h, Tensor c)
+    private static unsafe void FusedForward(Tensor gates, Tensor h0, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor h, Tensor c,
+        GateMasks? masks)
     {
         long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
         using var views = torch.NewDisposeScope();
@@ -79,7 +82,7 @@ internal static class LstmKernel
         float* ph0 = FusedCells.Pointer(h0), pc0 = FusedCells.Pointer(c0), pk = FusedCells.PointerOrNull(keep);
         long stateBlock = b * units;
         // A small layer does the recurrent product in C# too: no libtorch call and no tensor per step.
-        bool small = FusedCells.SmallProduct(b, units, 4);
+        bool small = masks is null && FusedCells.SmallProduct(b, units, 4);
         float* pu = small ? FusedCells.Pointer(recurrentKernel.contiguous()) : null;
         var z = small ? null : gates.view(steps, b, 4 * units).unbind(0);
         var hs = small ? null : h.unbind(0);
@@ -87,7 +90,7 @@ internal static class LstmKernel
         {
             float* hp = t == 0 ? ph0 : ph + (t - 1) * stateBlock;
             if (small) FusedCells.AddProduct(hp, pu, pz + t * 4 * stateBlock, (int)b, (int)units, 4 * (int)units);
-            else z![t].addmm_(t == 0 ? h0 : hs![t - 1], recurrentKernel);
+            else GateMasks.AddProduct(masks, z![t], t == 0 ? h0 : hs![t - 1], recurrentKernel, 1);
             FusedCells.LstmForwardStep(pz + t * 4 * stateBlock, t == 0 ? pc0 : pc + (t - 1) * stateBlock, hp, pc + t * stateBlock,
                 ph + t * stateBlock, pk is null ? null : pk + t * b, (int)b, (int)units);
         }
@@ -101,7 +104,7 @@ internal static class LstmKernel
     /// backward is not allocated at all.
     /// </summary>
     private static unsafe (Tensor Dz, Tensor Dh0, Tensor Dc0) FusedBackward(Result r, Tensor c0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
-        Tensor? dFinalC, Tensor? dFinalH, bool overwriteGates)
+        Tensor? dFinalC, Tensor? dFinalH, bool overwriteGates, GateMasks? masks)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var dz = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
@@ -114,7 +117,7 @@ internal static class LstmKernel
             var tanhC = torch.empty([units], r.H.dtype, r.H.device);
             c0 = c0.contiguous();
             var incoming = RecurrentKernels.Has(dH) ? dH!.contiguous() : null;
-            bool small = FusedCells.SmallProduct(b, units, 4);
+            bool small = masks is null && FusedCells.SmallProduct(b, units, 4);
             var dzSteps = small ? null : dz.view(steps, b, 4 * units).unbind(0);
             var recurrentT = small ? null : recurrentKernel.t().contiguous();
             float* pg = FusedCells.Pointer(r.Gates), pc = FusedCells.Pointer(r.C), pc0 = FusedCells.Pointer(c0), pdz = FusedCells.Pointer(dz);
@@ -127,7 +130,7 @@ internal static class LstmKernel
                     pin is null ? null : pin + t * stateBlock, dh.CurrentPointer, pdc, pdz + t * 4 * stateBlock, dh.NextPointer,
                     pk is null ? null : pk + t * b, pt, (int)b, (int)units);
                 if (small) FusedCells.AddProductTransposed(pdz + t * 4 * stateBlock, pu, dh.NextPointer, (int)b, 4 * (int)units, (int)units);
-                else dh.Next.addmm_(dzSteps![t], recurrentT!);
+                else GateMasks.AddBackward(masks, dh.Next, dzSteps![t], recurrentT!);
                 dh.Swap();
             }
         }
@@ -139,11 +142,11 @@ internal static class LstmKernel
     /// state is known): <c>z = x·W + b + [h0; H_0 … H_{T−2}]·U</c>, then the activations — for a second backward pass
     /// through a graph whose first one overwrote the gates (equal to the forward's gates to fp32 rounding).
     /// </summary>
-    internal static Tensor RecomputeGates(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    internal static Tensor RecomputeGates(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
         long units = r.H.shape[2];
         var z = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
-        z.addmm_(RecurrentKernels.PreviousStates(h0, r.H), recurrentKernel);
+        using (var recurrent = GateMasks.PreviousTimes(masks, h0, r.H, recurrentKernel, 0, 4)) z.add_(recurrent);
         var g4 = z.view(-1, 4, units);
         g4.narrow(1, 0, 2).sigmoid_();
         g4.select(1, 2).tanh_();
@@ -160,13 +163,13 @@ internal static class LstmKernel
     /// </summary>
     internal static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) Backward(Result r, Tensor h0,
         Tensor c0, Tensor kernel, Tensor recurrentKernel, Tensor? keep, Tensor? dH, Tensor? dFinalC, bool[] needs, bool overwriteGates = false,
-        bool? fused = null, Tensor? dFinalH = null)
+        bool? fused = null, Tensor? dFinalH = null, GateMasks? masks = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         if (fused ?? FusedCells.AppliesTo(r.Gates))
         {
-            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, dFinalH, overwriteGates);
-            return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs);
+            var (fz, fh0, fc0) = FusedBackward(r, c0, recurrentKernel, keep, dH, dFinalC, dFinalH, overwriteGates, masks);
+            return FinishBackward(r, h0, kernel, fz, fh0, fc0, needs, masks);
         }
         var g4 = r.Gates.view(steps, b, 4, units);
         var i = g4.select(2, 0);
@@ -221,28 +224,29 @@ internal static class LstmKernel
                 dcCur.addcmul_(dhCur, ps[t], one);
                 using (var row = dcCur.unsqueeze(1)) sIfc[t].mul_(row);
                 sO[t].mul_(dhCur);
-                dhNext.addmm_(sFlat[t], recurrentT, beta: 0);
+                GateMasks.AddBackward(masks, dhNext, sFlat[t], recurrentT, 0);
                 if (drop is not null) dhNext.addcmul_(dhCur, drop[t], one);
                 dcNext.copy_(dcCur).mul_(carries[t]);
                 (dhCur, dhNext) = (dhNext, dhCur);
                 (dcCur, dcNext) = (dcNext, dcCur);
             }
         }
-        return FinishBackward(r, h0, kernel, s.view(steps * b, 4 * units), dhCur, dcCur, needs);
+        return FinishBackward(r, h0, kernel, s.view(steps * b, 4 * units), dhCur, dcCur, needs, masks);
     }
 
     /// <summary>The weight, bias and input gradients from the gate gradients <paramref name="dz"/> <c>(T·B, 4u)</c>: one product each over all steps.</summary>
     private static (Tensor? DX, Tensor? DH0, Tensor? DC0, Tensor? DKernel, Tensor? DRecurrent, Tensor? DBias) FinishBackward(Result r, Tensor h0,
-        Tensor kernel, Tensor dz, Tensor dh0, Tensor dc0, bool[] needs)
+        Tensor kernel, Tensor dz, Tensor dh0, Tensor dc0, bool[] needs, GateMasks? masks)
     {
         long steps = r.H.shape[0], b = r.H.shape[1];
         var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[3], needs[5]);
         // [h0; h_0 … h_{T−2}]ᵀ · dz without concatenating: the first step's rows, then all others in one product.
-        var dr = needs[4] ? RecurrentKernels.PreviousTransposedTimes(h0, r.H, dz) : null;
+        var dr = needs[4] ? GateMasks.PreviousTransposedTimes(masks, h0, r.H, dz, 0) : null;
         return (dx, needs[1] ? dh0 : null, needs[2] ? dc0 : null, dk, dr, db);
     }
 
-    /// <summary>The custom autograd function: inputs <c>(x, h0, c0, kernel, recurrent_kernel, bias?, keep?)</c>, outputs <c>(H time-major, final c)</c>.</summary>
+    /// <summary>The custom autograd function: inputs <c>(x, h0, c0, kernel, recurrent_kernel, bias?, keep?, recurrent dropout masks?)</c>,
+    /// outputs <c>(H time-major, final c, final h)</c>.</summary>
     internal sealed class Function : MultiTensorFunction<Function>
     {
         /// <inheritdoc />
@@ -258,9 +262,10 @@ internal static class LstmKernel
             var recurrent = (Tensor)vars[4];
             var bias = vars[5] as Tensor;
             var keep = vars[6] as Tensor;
+            var recurrentMasks = vars.Length > 7 ? vars[7] as Tensor : null;
             using var scope = torch.NewDisposeScope();
-            var r = Forward(x, h0, c0, kernel, recurrent, bias, keep);
-            ctx.save_for_backward([r.X2, r.Gates, r.H, r.C, h0, c0, kernel, recurrent, keep!, bias!]);
+            var r = Forward(x, h0, c0, kernel, recurrent, bias, keep, recurrentMasks is null ? null : new GateMasks(recurrentMasks));
+            ctx.save_for_backward([r.X2, r.Gates, r.H, r.C, h0, c0, kernel, recurrent, keep!, bias!, recurrentMasks!]);
             ctx.save_data("gatesOverwritten", new StrongBox<bool>(false));
             ctx.save_data("needs", new[]
             {
@@ -285,15 +290,16 @@ internal static class LstmKernel
             // The first backward pass writes the gate gradients over the saved gates; a second one through the same graph
             // (retain_graph) recomputes them first.
             var overwritten = (StrongBox<bool>)ctx.get_data("gatesOverwritten");
-            if (overwritten.Value) r = r with { Gates = RecomputeGates(r, saved[4], saved[6], saved[7], RecurrentKernels.Has(saved[9]) ? saved[9] : null) };
+            var masks = RecurrentKernels.Has(saved[10]) ? new GateMasks(saved[10]) : null;
+            if (overwritten.Value) r = r with { Gates = RecomputeGates(r, saved[4], saved[6], saved[7], RecurrentKernels.Has(saved[9]) ? saved[9] : null, masks) };
             // Decided once: the flag must say exactly whether this pass overwrites the saved gates.
             bool fused = FusedCells.AppliesTo(r.Gates);
             if (!overwritten.Value) overwritten.Value = fused;
             var (dx, dh0, dc0, dk, dr, db) = Backward(r, saved[4], saved[5], saved[6], saved[7], RecurrentKernels.Has(saved[8]) ? saved[8] : null,
                 gradOutputs[0], gradOutputs.Count > 1 ? gradOutputs[1] : null, needs, overwriteGates: true, fused: fused,
-                dFinalH: gradOutputs.Count > 2 ? gradOutputs[2] : null);
+                dFinalH: gradOutputs.Count > 2 ? gradOutputs[2] : null, masks: masks);
             return [dx?.MoveToOuterDisposeScope()!, dh0?.MoveToOuterDisposeScope()!, dc0?.MoveToOuterDisposeScope()!,
-                dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!];
+                dk?.MoveToOuterDisposeScope()!, dr?.MoveToOuterDisposeScope()!, db?.MoveToOuterDisposeScope()!, null!, null!];
         }
     }
 }

@@ -108,6 +108,9 @@ internal static class RecurrentKernels
         return 1.0.ToScalar();
     });
 
+    /// <summary>Whether <see cref="Run"/> takes recurrent dropout masks for <paramref name="cell"/> (LSTM, GRU with reset_after).</summary>
+    public static bool TakesRecurrentDropout(RecurrentCell cell) => cell is RecurrentCell.Lstm or RecurrentCell.GruResetAfter;
+
     /// <summary>Number of gate blocks of a cell's kernels.</summary>
     public static int Gates(RecurrentCell cell) => cell switch
     {
@@ -126,15 +129,28 @@ internal static class RecurrentKernels
     /// <param name="recurrentKernel">Keras recurrent kernel <c>(u, G·u)</c>.</param>
     /// <param name="bias">Keras bias (<c>(G·u,)</c>; <c>(2, 3u)</c> for GRU reset_after) or <c>null</c>.</param>
     /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
+    /// <param name="recurrentMasks">Keras' recurrent dropout masks, one per gate block <c>(G, B, u)</c> (scaled by
+    /// <c>1 / (1 − rate)</c>; gate block <c>g</c>'s recurrent product uses <c>h ⊙ m_g</c>), or <c>null</c> (default).
+    /// LSTM and GRU with reset_after only.</param>
     /// <returns>The first state after every step <c>(B, T, u)</c> (held at masked steps; a transposed view of a
     /// time-major buffer), and the final states. When gradients are recorded, the final first state is a separate output
     /// of the kernel (equal to the sequence's last step): a layer that returns only its last output then sends backward
     /// a <c>(B, u)</c> gradient instead of a zero-filled <c>(T, B, u)</c> one with a single step set.</returns>
     /// <exception cref="ArgumentException">Shapes, dtypes or devices do not fit together.</exception>
     public static (Tensor Sequence, Tensor[] FinalStates) Run(RecurrentCell cell, Tensor x, IReadOnlyList<Tensor> initialStates,
-        Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? mask)
+        Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? mask, Tensor? recurrentMasks = null)
     {
         Validate(cell, x, initialStates, kernel, recurrentKernel, bias, mask);
+        if (recurrentMasks is not null)
+        {
+            if (!TakesRecurrentDropout(cell))
+                throw new ArgumentException($"Recurrent kernel: recurrent dropout masks are supported for LSTM and GRU (reset_after) only, not {cell}.",
+                    nameof(recurrentMasks));
+            long[] expected = [Gates(cell), x.shape[0], recurrentKernel.shape[0]];
+            if (!recurrentMasks.shape.SequenceEqual(expected))
+                throw new ArgumentException($"Recurrent kernel: recurrent dropout masks must be {Shape.Of(expected)}, got {Shape.Of(recurrentMasks.shape)}.",
+                    nameof(recurrentMasks));
+        }
         Interlocked.Increment(ref _invocations);
         using var scope = torch.NewDisposeScope();
         var dtype = kernel.dtype;
@@ -142,6 +158,7 @@ internal static class RecurrentKernels
         var h0 = initialStates[0].dtype == dtype ? initialStates[0] : initialStates[0].to_type(dtype);
         Tensor? c0 = null;
         if (cell == RecurrentCell.Lstm) c0 = initialStates[1].dtype == dtype ? initialStates[1] : initialStates[1].to_type(dtype);
+        var rm = recurrentMasks is null ? null : recurrentMasks.to(dtype, kernel.device).contiguous();
         // Time-major (T, B) float mask: row t is step t's keep flag per sequence.
         var keep = mask?.t().to_type(dtype).contiguous();
         bool needsGraph = torch.is_grad_enabled()
@@ -157,13 +174,13 @@ internal static class RecurrentKernels
                 Tensor h, c, last;
                 if (needsGraph)
                 {
-                    var outs = LstmKernel.Function.apply(x, h0, c0!, kernel, recurrentKernel, bias, keep);
+                    var outs = LstmKernel.Function.apply(x, h0, c0!, kernel, recurrentKernel, bias, keep, rm);
                     (h, c, last) = (outs[0], outs[1], outs[2]);
                 }
                 else
                 {
                     using var _ = torch.no_grad();
-                    var f = LstmKernel.Forward(x, h0, c0!, kernel, recurrentKernel, bias, keep);
+                    var f = LstmKernel.Forward(x, h0, c0!, kernel, recurrentKernel, bias, keep, rm is null ? null : new GateMasks(rm));
                     (h, c) = (f.H, f.FinalC);
                     last = h.select(0, steps - 1);
                 }
@@ -177,13 +194,13 @@ internal static class RecurrentKernels
                 Tensor h, last;
                 if (needsGraph)
                 {
-                    var outs = GruKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, resetAfter);
+                    var outs = GruKernel.Function.apply(x, h0, kernel, recurrentKernel, bias, keep, resetAfter, rm);
                     (h, last) = (outs[0], outs[1]);
                 }
                 else
                 {
                     using var _ = torch.no_grad();
-                    h = GruKernel.Forward(x, h0, kernel, recurrentKernel, bias, keep, resetAfter).H;
+                    h = GruKernel.Forward(x, h0, kernel, recurrentKernel, bias, keep, resetAfter, rm is null ? null : new GateMasks(rm)).H;
                     last = h.select(0, steps - 1);
                 }
                 sequence = h.transpose(0, 1);
@@ -364,4 +381,108 @@ internal readonly record struct SingleStateArguments(Tensor X, Tensor H0, Tensor
     /// <summary>Which of <c>(x, h0, kernel, recurrent_kernel, bias)</c> need a gradient.</summary>
     public bool[] Needs() =>
         [X.requires_grad, H0.requires_grad, Kernel.requires_grad, Recurrent.requires_grad, Bias?.requires_grad ?? false];
+}
+
+/// <summary>
+/// Keras' recurrent dropout inside the kernels (implementation 1): the recurrent product of gate block <c>g</c> uses
+/// <c>h ⊙ m_g</c>, with one mask per gate block drawn once per sequence. Every method takes <c>null</c> for "no
+/// recurrent dropout" and then does the plain product, so the kernels call them unconditionally.
+/// </summary>
+internal sealed class GateMasks
+{
+    private readonly Tensor[] _masks, _scratch;
+    private readonly Tensor _stacked, _scratchAll;
+    private readonly long _units;
+
+    /// <summary>Wraps the masks <c>(G, B, u)</c> (one per gate block, each scaled by <c>1 / (1 − rate)</c>).</summary>
+    public GateMasks(Tensor masks)
+    {
+        _stacked = masks;
+        _scratchAll = torch.empty_like(masks);
+        _masks = masks.unbind(0);
+        _scratch = _scratchAll.unbind(0);
+        _units = masks.shape[2];
+    }
+
+    /// <summary>
+    /// <c>target = beta·target + [(h ⊙ m_0)·U_0 | … | (h ⊙ m_{G−1})·U_{G−1}]</c> for <paramref name="target"/>
+    /// <c>(B, G·u)</c> and <paramref name="recurrentKernel"/> <c>(u, G·u)</c>.
+    /// </summary>
+    public static void AddProduct(GateMasks? masks, Tensor target, Tensor h, Tensor recurrentKernel, float beta)
+    {
+        if (masks is null)
+        {
+            target.addmm_(h, recurrentKernel, beta: beta);
+            return;
+        }
+        using var scope = torch.NewDisposeScope();
+        masks._scratchAll.copy_(masks._stacked).mul_(h);
+        long u = masks._units;
+        for (int g = 0; g < masks._masks.Length; g++)
+            target.narrow(1, g * u, u).addmm_(masks._scratch[g], recurrentKernel.narrow(1, g * u, u), beta: beta);
+    }
+
+    /// <summary>
+    /// <c>dh = beta·dh + Σ_g (d_g·U_gᵀ) ⊙ m_g</c>: the gradient of the previous state from the gradients
+    /// <paramref name="rows"/> <c>(B, G·u)</c> of the recurrent products, with <paramref name="recurrentT"/> <c>= Uᵀ</c>.
+    /// </summary>
+    public static void AddBackward(GateMasks? masks, Tensor dh, Tensor rows, Tensor recurrentT, float beta = 1)
+    {
+        if (masks is null)
+        {
+            dh.addmm_(rows, recurrentT, beta: beta);
+            return;
+        }
+        using var scope = torch.NewDisposeScope();
+        if (beta == 0) dh.zero_();
+        long u = masks._units;
+        for (int g = 0; g < masks._masks.Length; g++)
+        {
+            masks._scratch[g].addmm_(rows.narrow(1, g * u, u), recurrentT.narrow(0, g * u, u), beta: 0);
+            dh.addcmul_(masks._scratch[g], masks._masks[g], RecurrentKernels.One);
+        }
+    }
+
+    /// <summary>
+    /// The recurrent kernel's gradient for the gate blocks <paramref name="firstGate"/> … of <paramref name="rows"/>
+    /// <c>(T·B, k·u)</c>: <c>[(h_prev ⊙ m_g)ᵀ·rows_g]</c> over all steps, side by side <c>(u, k·u)</c>.
+    /// </summary>
+    public static Tensor PreviousTransposedTimes(GateMasks? masks, Tensor h0, Tensor h, Tensor rows, int firstGate)
+    {
+        if (masks is null) return RecurrentKernels.PreviousTransposedTimes(h0, h, rows);
+        long steps = h.shape[0], b = h.shape[1], u = h.shape[2];
+        int k = (int)(rows.shape[1] / u);
+        using var previous = RecurrentKernels.PreviousStates(h0, h);
+        using var masked = torch.empty_like(previous);
+        var parts = new Tensor[k];
+        for (int j = 0; j < k; j++)
+        {
+            masked.view(steps, b, u).copy_(previous.view(steps, b, u)).mul_(masks._masks[firstGate + j]);
+            parts[j] = masked.t().mm(rows.narrow(1, j * u, u));
+        }
+        if (k == 1) return parts[0];
+        var result = torch.cat(parts, 1);
+        foreach (var p in parts) p.Dispose();
+        return result;
+    }
+
+    /// <summary>
+    /// <c>[(h_prev ⊙ m_g)·U_g]</c> of every step <c>(T·B, k·u)</c> for the <paramref name="count"/> gate blocks from
+    /// <paramref name="firstGate"/> of <paramref name="recurrentKernel"/> — for recomputing gates without a time loop.
+    /// </summary>
+    public static Tensor PreviousTimes(GateMasks? masks, Tensor h0, Tensor h, Tensor recurrentKernel, int firstGate, int count)
+    {
+        long steps = h.shape[0], b = h.shape[1], u = h.shape[2];
+        var block = recurrentKernel.narrow(1, firstGate * u, count * u);
+        using var previous = RecurrentKernels.PreviousStates(h0, h);
+        if (masks is null) return previous.mm(block);
+        var result = torch.empty([steps * b, count * u], h.dtype, h.device);
+        using var masked = torch.empty_like(previous);
+        for (int j = 0; j < count; j++)
+        {
+            masked.view(steps, b, u).copy_(previous.view(steps, b, u)).mul_(masks._masks[firstGate + j]);
+            result.narrow(1, j * u, u).addmm_(masked, recurrentKernel.narrow(1, (firstGate + j) * u, u), beta: 0);
+        }
+        return result;
+    }
 }

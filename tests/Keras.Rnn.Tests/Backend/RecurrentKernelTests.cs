@@ -153,8 +153,10 @@ public class RecurrentKernelTests : IDisposable
     }
 
     public static IEnumerable<object[]> FiniteDifferenceCases() =>
-        from cell in Enum.GetValues<Cell>() from masked in new[] { false, true } from finalOnly in new[] { false, true }
-        select new object[] { cell, masked, finalOnly };
+        (from cell in Enum.GetValues<Cell>() from masked in new[] { false, true } from finalOnly in new[] { false, true }
+         select new object[] { cell, masked, finalOnly, false })
+        .Concat(from cell in new[] { Cell.Lstm, Cell.GruResetAfter } from masked in new[] { false, true } from finalOnly in new[] { false, true }
+                select new object[] { cell, masked, finalOnly, true });
 
     /// <summary>
     /// The kernel run directly in float64 (weights, inputs, initial states all differentiated) against central finite
@@ -162,8 +164,10 @@ public class RecurrentKernelTests : IDisposable
     /// </summary>
     [Theory]
     [MemberData(nameof(FiniteDifferenceCases))]
-    public void DoublePrecisionGradientsEqualFiniteDifferences(Cell cell, bool masked, bool finalOnly)
+    public void DoublePrecisionGradientsEqualFiniteDifferences(Cell cell, bool masked, bool finalOnly, bool recurrentDropout)
     {
+        // recurrentDropout: the kernel gets one recurrent dropout mask per gate block (values 0 or 2, as dropout of ones
+        // at rate 0.5 gives), and the reference applies them to the previous state of each gate's product.
         // finalOnly: the loss reads only the final states, so the kernel's backward gets no gradient for the sequence
         // (the final state's own output seeds the state-gradient carry).
         var rng = new Random(4200 + (int)cell * 2 + (masked ? 1 : 0));
@@ -176,8 +180,20 @@ public class RecurrentKernelTests : IDisposable
         var rStates = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.Rand(rng, batch, units)).ToArray();
         bool[,]? mask = masked ? new[,] { { true, false, true, true }, { false, true, true, false } } : null;
         var act = ReferenceActivation(cell);
+        double[][,]? gateMasks = null;
+        if (recurrentDropout)
+        {
+            gateMasks = new double[RnnReference.Gates(kind)][,];
+            for (int g = 0; g < gateMasks.Length; g++)
+            {
+                gateMasks[g] = new double[batch, units];
+                for (int b = 0; b < batch; b++)
+                    for (int u = 0; u < units; u++) gateMasks[g][b, u] = (g + b + u) % 3 == 0 ? 0.0 : 2.0;
+            }
+        }
 
-        double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init, activation: act), rOut, rStates);
+        double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init, activation: act, recurrentMasks: gateMasks),
+            rOut, rStates);
         double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
         Tensor DExact(Array a)
@@ -198,7 +214,10 @@ public class RecurrentKernelTests : IDisposable
             Cell.SimpleTanh => RecurrentCell.SimpleTanh,
             _ => RecurrentCell.SimpleRelu,
         };
-        var (sequence, final) = RecurrentKernels.Run(rc, xt, states0, weights[0], weights[1], weights[2], maskT);
+        var gateMasksT = gateMasks is null
+            ? null
+            : torch.tensor(gateMasks.SelectMany(m => T.Flat(m).ToArray()).ToArray(), [gateMasks.Length, batch, units], ScalarType.Float64);
+        var (sequence, final) = RecurrentKernels.Run(rc, xt, states0, weights[0], weights[1], weights[2], maskT, gateMasksT);
         var outputs = RecurrentKernels.MaskOutputs(sequence, maskT, zeroOutputForMask: false);
         var loss = finalOnly ? torch.zeros(1, ScalarType.Float64).sum() : outputs.mul(torch.tensor(T.Flat(rOut).ToArray(), T.ShapeOf(rOut), ScalarType.Float64)).sum();
         for (int s = 0; s < final.Length; s++)
@@ -206,7 +225,7 @@ public class RecurrentKernelTests : IDisposable
         loss.backward();
 
         // Forward in double equals the reference to double rounding.
-        var (refSeq, refStates) = RnnReference.Run(kind, w, x, mask, initialStates: init, activation: act);
+        var (refSeq, refStates) = RnnReference.Run(kind, w, x, mask, initialStates: init, activation: act, recurrentMasks: gateMasks);
         T.Close(refSeq, outputs, 1e-12, what: "outputs");
         for (int s = 0; s < refStates.Length; s++) T.Close(refStates[s], final[s], 1e-12, what: $"state {s}");
 
@@ -310,7 +329,10 @@ public class RecurrentKernelTests : IDisposable
     [InlineData(1, true)]
     [InlineData(2, false)]
     [InlineData(2, true)]
-    public void SecondBackwardThroughTheSameGraphGivesTheSameGradients(int cellIndex, bool masked)
+    [InlineData(0, true, true)]
+    [InlineData(1, true, true)]
+    [InlineData(1, false, true)]
+    public void SecondBackwardThroughTheSameGraphGivesTheSameGradients(int cellIndex, bool masked, bool recurrentDropout = false)
     {
         var cell = new[] { RecurrentCell.Lstm, RecurrentCell.GruResetAfter, RecurrentCell.GruResetBefore }[cellIndex];
         const int batch = 3, steps = 6, features = 5, units = 10;
@@ -332,6 +354,8 @@ public class RecurrentKernelTests : IDisposable
             { true, false, true, true, false, true }, { true, true, true, true, true, true }, { false, true, false, false, true, true },
         }) : null;
         var outputWeights = Rand(batch, steps, units).detach();
+        // Recurrent dropout: one mask per gate block, 0 or 2 (dropout of ones at rate 0.5).
+        var gateMasks = recurrentDropout ? Rand(g, batch, units).detach().gt(0).to_type(ScalarType.Float32).mul(2) : null;
         Tensor[] inputs = [x, kernel, recurrent, bias, .. states];
 
         IList<Tensor> Gradients(bool fused, Func<Tensor, IList<Tensor>> differentiate)
@@ -339,7 +363,7 @@ public class RecurrentKernelTests : IDisposable
             FusedCells.Enabled = fused;
             try
             {
-                var (sequence, final) = RecurrentKernels.Run(cell, x, states, kernel, recurrent, bias, mask);
+                var (sequence, final) = RecurrentKernels.Run(cell, x, states, kernel, recurrent, bias, mask, gateMasks);
                 return differentiate(sequence.mul(outputWeights).sum().add(final[^1].sum()));
             }
             finally
@@ -392,7 +416,13 @@ public class RecurrentKernelTests : IDisposable
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: true).Apply(x)));         // torch's fused kernel demanded
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: false).Apply(x)));        // step loop demanded
             Assert.Equal(0, Count(() => new LSTM(2, recurrentActivation: "hard_sigmoid").Apply(x)));
-            Assert.Equal(0, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: true)));
+            // Recurrent dropout runs in our LSTM and reset_after GRU kernels (one mask per gate); with per-gate input dropout
+            // too (implementation 1), or in a reset_after=False GRU or a SimpleRNN, it takes the step loop.
+            Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: true)));
+            Assert.Equal(1, Count(() => new GRU(2, recurrentDropout: 0.5).Apply(x, gaps, training: true)));
+            Assert.Equal(0, Count(() => new LSTM(2, dropout: 0.3, recurrentDropout: 0.5).Apply(x, training: true)));
+            Assert.Equal(0, Count(() => new GRU(2, recurrentDropout: 0.5, resetAfter: false).Apply(x, training: true)));
+            Assert.Equal(0, Count(() => new SimpleRNN(2, recurrentDropout: 0.5).Apply(x, training: true)));
             Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, gaps, training: false))); // not training: ours (gaps)
             Assert.Equal(0, Count(() => new SimpleRNN(2, unroll: true).Apply(x)));
             RecurrentKernels.Mode = RecurrentKernelMode.Aten;

@@ -150,6 +150,13 @@ public abstract class AbstractRNNCell : Layer
     /// re-creates its layers from their config), or <c>null</c> when the cell cannot be copied.</summary>
     internal virtual AbstractRNNCell? CloneFresh() => null;
 
+    /// <summary>
+    /// The recurrent dropout masks of the current sequence stacked <c>(count, B, u)</c> for a whole-sequence kernel (the
+    /// same masks the step loop would draw), or <c>null</c> when the rate is 0.
+    /// </summary>
+    internal Tensor? StackedRecurrentDropoutMasks(Tensor state, int count) =>
+        GetRecurrentDropoutMasks(state, count) is { } masks ? torch.stack(masks) : null;
+
     /// <summary>Input dropout masks for a fused kernel, from the first step's input.</summary>
     internal Tensor[]? InputDropoutMasks(Tensor stepInput) => GetDropoutMasks(stepInput);
 

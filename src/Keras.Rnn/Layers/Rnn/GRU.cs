@@ -100,7 +100,9 @@ public sealed class GRU : RNN
                     lengths, ZeroOutputForMask);
                 return (y, [h]);
             },
-            activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m) : null);
+            activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m,
+                training && RecurrentKernels.TakesRecurrentDropout(kind) ? cell.StackedRecurrentDropoutMasks(initialState[0], 3) : null) : null,
+            recurrentDropoutInKernel: RecurrentKernels.TakesRecurrentDropout(kind));
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

@@ -101,8 +101,8 @@ public sealed class LSTM : RNN
                 FusedRnn.LstmParameters(cell.Kernel!, cell.RecurrentKernel!, cell.Bias, _torchLayout), lengths, ZeroOutputForMask);
             return (y, [h, c]);
         }, allows ? (x, m) => RecurrentKernels.Run(RecurrentCell.Lstm, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value,
-            cell.Bias?.Value, m) : null,
-            preferTorchKernel: allows && RecurrentKernels.PreferTorchLstm(sequences, Units));
+            cell.Bias?.Value, m, training ? cell.StackedRecurrentDropoutMasks(initialState[0], 4) : null) : null,
+            preferTorchKernel: allows && RecurrentKernels.PreferTorchLstm(sequences, Units), recurrentDropoutInKernel: true);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>

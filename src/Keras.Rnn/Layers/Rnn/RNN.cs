@@ -254,22 +254,26 @@ public class RNN : Layer
     /// <param name="preferTorchKernel">Under <see cref="RecurrentKernelMode.Auto"/>, try torch's fused kernel first even
     /// on CPU (where it is known to be faster, e.g. libtorch's CPU LSTM for inference or tiny layers); ours still runs
     /// where torch's cannot.</param>
+    /// <param name="recurrentDropoutInKernel">Whether <paramref name="recurrentKernel"/> applies the cell's recurrent
+    /// dropout itself (one mask per gate, as the step loop does); otherwise training with recurrent dropout takes the step
+    /// loop. Torch's kernels never do.</param>
     private protected (Tensor Last, Tensor Outputs, IReadOnlyList<Tensor> States)? RunFused(bool configurationAllows, bool? useCudnn,
         string requirement, Tensor sequences, Tensor? mask, bool training, bool perGateDropout,
         Func<Tensor, Tensor?, (Tensor Outputs, IReadOnlyList<Tensor> States)> kernel,
-        Func<Tensor, Tensor?, (Tensor Sequence, IReadOnlyList<Tensor> States)>? recurrentKernel = null, bool preferTorchKernel = false)
+        Func<Tensor, Tensor?, (Tensor Sequence, IReadOnlyList<Tensor> States)>? recurrentKernel = null, bool preferTorchKernel = false,
+        bool recurrentDropoutInKernel = false)
     {
-        bool wholeSequence = useCudnn != false && !Unroll
-                             && !(training && Cell.RecurrentDropoutRate > 0)
-                             && !(training && Cell.DropoutRate > 0 && perGateDropout);
-        bool oursAllowed = wholeSequence && useCudnn is null && recurrentKernel is not null && RecurrentKernels.Mode != RecurrentKernelMode.Aten;
+        bool recurrentDropout = training && Cell.RecurrentDropoutRate > 0;
+        bool wholeSequence = useCudnn != false && !Unroll && !(training && Cell.DropoutRate > 0 && perGateDropout);
+        bool oursAllowed = wholeSequence && (!recurrentDropout || recurrentDropoutInKernel) && useCudnn is null && recurrentKernel is not null
+                           && RecurrentKernels.Mode != RecurrentKernelMode.Aten;
         bool tryTorchFirst = !(oursAllowed && RecurrentKernels.AppliesTo(sequences.device))
                              || (preferTorchKernel && RecurrentKernels.Mode == RecurrentKernelMode.Auto);
         if (tryTorchFirst)
         {
             var plan = FusedRnn.MaskPlan.Unsupported;
             Tensor? lengths = null;
-            bool eligible = configurationAllows && wholeSequence
+            bool eligible = configurationAllows && wholeSequence && !recurrentDropout
                             && (plan = FusedRnn.PlanMask(mask, GoBackwards, out lengths)) != FusedRnn.MaskPlan.Unsupported;
             if (eligible)
             {

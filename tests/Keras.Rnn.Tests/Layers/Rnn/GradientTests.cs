@@ -1,3 +1,4 @@
+using Keras.Rnn.Backend;
 using Keras.Rnn.Layers;
 using TorchSharp;
 using Xunit;
@@ -134,16 +135,18 @@ public class GradientTests
         AssertFiniteDifferences(grads, layer, w, x, init, FiniteDifferences);
     }
 
+    public static IEnumerable<object[]> RecurrentDropoutCases() =>
+        from kind in new[] { CellKind.Lstm, CellKind.GruResetAfter, CellKind.GruResetBefore, CellKind.SimpleRnn }
+        from masked in new[] { false, true }
+        from stepLoop in new[] { false, true }
+        select new object[] { kind, masked, stepLoop };
+
     [Theory]
-    [InlineData(CellKind.Lstm, false)]
-    [InlineData(CellKind.Lstm, true)]
-    [InlineData(CellKind.GruResetAfter, false)]
-    [InlineData(CellKind.GruResetAfter, true)]
-    [InlineData(CellKind.GruResetBefore, false)]
-    [InlineData(CellKind.GruResetBefore, true)]
-    [InlineData(CellKind.SimpleRnn, false)]
-    public void RecurrentDropoutMatchesReferenceWithOneMaskPerGate(CellKind kind, bool masked)
+    [MemberData(nameof(RecurrentDropoutCases))]
+    public void RecurrentDropoutMatchesReferenceWithOneMaskPerGate(CellKind kind, bool masked, bool stepLoop)
     {
+        // LSTM and GRU (reset_after) apply the masks inside our kernels by default; stepLoop forces the step loop
+        // (useCudnn: false); GRU reset_after=False and SimpleRNN always take the step loop under recurrent dropout.
         // Keras' implementation 1 under recurrent dropout: gate block g's recurrent product is (h ⊙ m_g)·U_g, with G masks
         // (LSTM 4, GRU 3, SimpleRNN 1) drawn once per sequence, in gate order, as dropout of ones (0 or 1/(1 − rate)).
         // The masks are recovered by drawing them again from the same torch seed; outputs, states and the gradients of
@@ -177,10 +180,14 @@ public class GradientTests
         double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks), rOut, rStates);
         double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
-        var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, recurrentDropout: rate).WithWeights(features, w);
+        var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, recurrentDropout: rate, fused: stepLoop ? false : null)
+            .WithWeights(features, w);
         var maskT = mask is null ? null : T.Mask(mask);
         torch.manual_seed(seed);
+        long before = RecurrentKernels.Invocations;
         var grads = Autograd((xt, it) => layer.ApplyAll([xt], initialState: it, masks: [maskT], training: true), layer, x, init, rOut, rStates, true);
+        bool kernel = !stepLoop && kind is CellKind.Lstm or CellKind.GruResetAfter;
+        Assert.Equal(before + (kernel ? 1 : 0), RecurrentKernels.Invocations);
 
         var expected = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
         T.Close(expected.Outputs, grads.Forward[0], 1e-5, what: "outputs");
