@@ -144,9 +144,10 @@ public class RecurrentDropoutTests
     }
 
     [Fact]
-    public void RecurrentDropoutTrainsThroughTheStepLoop()
+    public void RecurrentDropoutRefusesTorchsKernelAndTrainsOnOurs()
     {
-        // Training with recurrent dropout cannot use the fused kernel: useCudnn=true refuses, auto falls back.
+        // Training with recurrent dropout cannot use torch's fused kernel: useCudnn=true refuses; auto runs our kernel
+        // (one mask per gate; which path runs is checked in RecurrentKernelTests.ModeSwitchAndUseCudnnChooseThePath).
         var x = torch.rand(2, 3, 4);
         var strict = new LSTM(2, recurrentDropout: 0.5, useCudnn: true, name: "strict_lstm");
         var ex = Assert.Throws<KerasLayerException>(() => strict.Apply(x, training: true));
