@@ -284,6 +284,8 @@ internal static class GruKernel
         Tensor? dFinalH = null, GateMasks? masks = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
+        if (masks is not null && !resetAfter)
+            throw new ArgumentException("Recurrent kernel: recurrent dropout inside the kernel is implemented for reset_after=True only.", nameof(masks));
         bool useFused = fused ?? FusedCells.AppliesTo(r.Gates);
         if (resetAfter && useFused)
         {

@@ -424,10 +424,12 @@ internal sealed class GateMasks
 
     /// <summary>
     /// <c>dh = beta·dh + Σ_g (d_g·U_gᵀ) ⊙ m_g</c>: the gradient of the previous state from the gradients
-    /// <paramref name="rows"/> <c>(B, G·u)</c> of the recurrent products, with <paramref name="recurrentT"/> <c>= Uᵀ</c>.
+    /// <paramref name="rows"/> <c>(B, G·u)</c> of the recurrent products, with <paramref name="recurrentT"/> <c>= Uᵀ</c>;
+    /// <paramref name="beta"/> is 0 (overwrite) or 1 (accumulate).
     /// </summary>
     public static void AddBackward(GateMasks? masks, Tensor dh, Tensor rows, Tensor recurrentT, float beta = 1)
     {
+        if (beta is not (0 or 1)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must be 0 or 1.");
         if (masks is null)
         {
             dh.addmm_(rows, recurrentT, beta: beta);

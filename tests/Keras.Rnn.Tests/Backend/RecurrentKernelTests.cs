@@ -423,6 +423,10 @@ public class RecurrentKernelTests : IDisposable
             Assert.Equal(0, Count(() => new LSTM(2, dropout: 0.3, recurrentDropout: 0.5).Apply(x, training: true)));
             Assert.Equal(0, Count(() => new GRU(2, recurrentDropout: 0.5, resetAfter: false).Apply(x, training: true)));
             Assert.Equal(0, Count(() => new SimpleRNN(2, recurrentDropout: 0.5).Apply(x, training: true)));
+            Assert.Equal(0, Count(() => new GRU(2, dropout: 0.3, recurrentDropout: 0.5).Apply(x, training: true)));
+            // Without gradients an LSTM prefers torch's kernel (faster for inference), but never under recurrent dropout.
+            using (torch.no_grad())
+                Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: true)));
             Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, gaps, training: false))); // not training: ours (gaps)
             Assert.Equal(0, Count(() => new SimpleRNN(2, unroll: true).Apply(x)));
             RecurrentKernels.Mode = RecurrentKernelMode.Aten;

@@ -52,7 +52,8 @@ public class FusedEligibilityTests
             Assert.Contains(layer.Name, ex.Message);
             Assert.Contains("useCudnn", ex.Message);
         }
-        // The same configuration with the default (auto) runs the step loop without complaint.
+        // The same configuration with the default (auto) runs without complaint (our kernel where it covers the
+        // configuration, e.g. LSTM recurrent dropout; the step loop otherwise).
         var y = layer is LSTM l ? new LSTM(2, l.Cell.Activation, l.Cell.RecurrentActivation, unroll: l.Unroll, goBackwards: l.GoBackwards,
                 recurrentDropout: l.Cell.RecurrentDropoutRate).Apply(X, mask, training)
             : layer is GRU g ? new GRU(2, g.Cell.Activation, g.Cell.RecurrentActivation, resetAfter: g.Cell.ResetAfter, unroll: g.Unroll,
