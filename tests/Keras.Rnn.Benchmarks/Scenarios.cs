@@ -68,7 +68,7 @@ internal static class Scenarios
         list.Add(Slow("slow-gru-recurrent-dropout", RecurrentSpec.Standard(CellType.Gru),
             (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2), "GRU recurrentDropout 0.2 (our kernel, one mask per gate)"));
         list.Add(Slow("slow-gru-reset-before-recurrent-dropout", RecurrentSpec.Standard(CellType.GruResetBefore),
-            (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2, resetAfter: false), "GRU resetAfter=false recurrentDropout 0.2 (step loop)"));
+            (u, seq) => new KGRU(u, returnSequences: seq, recurrentDropout: 0.2, resetAfter: false), "GRU resetAfter=false recurrentDropout 0.2 (our kernel, one mask per gate)"));
         list.Add(Slow("slow-lstm-dropout-and-recurrent-dropout", RecurrentSpec.Standard(CellType.Lstm),
             (u, seq) => new KLSTM(u, returnSequences: seq, dropout: 0.2, recurrentDropout: 0.2),
             "LSTM dropout 0.2 + recurrentDropout 0.2 (step loop: one input mask per gate)"));

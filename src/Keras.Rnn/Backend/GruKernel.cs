@@ -23,8 +23,6 @@ internal static class GruKernel
     internal static Result Forward(Tensor x, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, Tensor? keep, bool resetAfter,
         GateMasks? masks = null)
     {
-        if (masks is not null && !resetAfter)
-            throw new ArgumentException("Recurrent kernel: recurrent dropout inside the kernel is implemented for reset_after=True only.", nameof(masks));
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
         var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
@@ -42,7 +40,7 @@ internal static class GruKernel
         }
         else if (FusedCells.AppliesTo(gates))
         {
-            FusedForwardResetBefore(gates, h0, recurrentKernel, keep, h);
+            FusedForwardResetBefore(gates, h0, recurrentKernel, keep, h, masks);
             return new Result(x2, gates, null, h);
         }
         using (var views = torch.NewDisposeScope())
@@ -82,10 +80,14 @@ internal static class GruKernel
             {
                 var kernelZr = recurrentKernel.narrow(1, 0, 2 * units);
                 var kernelH = recurrentKernel.narrow(1, 2 * units, units);
+                var masksZr = masks?.Narrow(0, 2);
                 for (int t = 0; t < steps; t++)
                 {
-                    zr[t].addmm_(hPrev, kernelZr).sigmoid_();
+                    GateMasks.AddProduct(masksZr, zr[t], hPrev, kernelZr, 1);
+                    zr[t].sigmoid_();
                     using var reset = rs[t].mul(hPrev);
+                    // Under recurrent dropout the candidate's product takes r ⊙ (h ⊙ m_h).
+                    if (masks is not null) reset.mul_(masks[2]);
                     candidates[t].addmm_(reset, kernelH).tanh_();
                     hs[t].copy_(candidates[t]).lerp_(hPrev, zs[t]);
                     if (drop is not null) hs[t].lerp_(hPrev, drop[t]);
@@ -127,7 +129,7 @@ internal static class GruKernel
     }
 
     /// <summary>The reset_after=False time loop of <see cref="Forward"/> with the element-wise parts in <see cref="FusedCells"/> passes.</summary>
-    private static unsafe void FusedForwardResetBefore(Tensor gates, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor h)
+    private static unsafe void FusedForwardResetBefore(Tensor gates, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor h, GateMasks? masks)
     {
         long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
         using var views = torch.NewDisposeScope();
@@ -143,11 +145,14 @@ internal static class GruKernel
         float* pk = FusedCells.PointerOrNull(keep);
         long block = b * units;
         Tensor hPrev = h0;
+        var masksZr = masks?.Narrow(0, 2);
         for (int t = 0; t < steps; t++)
         {
             float* hp = t == 0 ? ph0 : ph + (t - 1) * block;
-            zr[t].addmm_(hPrev, kernelZr);
+            GateMasks.AddProduct(masksZr, zr[t], hPrev, kernelZr, 1);
             FusedCells.GruResetBeforeGates(pg + t * 3 * block, hp, pq, (int)b, (int)units);
+            // Under recurrent dropout the candidate's product takes q = r ⊙ (h ⊙ m_h).
+            if (masks is not null) q.mul_(masks[2]);
             candidates[t].addmm_(q, kernelH);
             FusedCells.GruResetBeforeState(pg + t * 3 * block, hp, ph + t * block, pk is null ? null : pk + t * b, (int)b, (int)units);
             hPrev = hs[t];
@@ -160,7 +165,7 @@ internal static class GruKernel
     /// step <c>(T·B, u)</c> (for the recurrent kernel's gradient) and the gradient of <c>h0</c>.
     /// </summary>
     private static unsafe (Tensor Dz, Tensor Q, Tensor Dh0) FusedBackwardResetBefore(Result r, Tensor h0, Tensor recurrentKernel, Tensor? keep, Tensor? dH,
-        Tensor? dFinalH, bool overwriteGates)
+        Tensor? dFinalH, bool overwriteGates, GateMasks? masks)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // The time loop rewrites each step's gates in place; without overwriteGates it works on a copy.
@@ -180,16 +185,21 @@ internal static class GruKernel
             float* pg = FusedCells.Pointer(dz), ph = FusedCells.Pointer(r.H), ph0 = FusedCells.Pointer(h0), pq = FusedCells.Pointer(q);
             float* pdq = FusedCells.Pointer(dq), pin = FusedCells.PointerOrNull(incoming), pk = FusedCells.PointerOrNull(keep);
             long block = b * units;
+            var masksZr = masks?.Narrow(0, 2);
             for (long t = steps - 1; t >= 0; t--)
             {
                 float* hp = t == 0 ? ph0 : ph + (t - 1) * block, gt = pg + t * 3 * block, kt = pk is null ? null : pk + t * b;
                 FusedCells.GruResetBeforeBackwardGates(gt, hp, pin is null ? null : pin + t * block, dh.CurrentPointer, dh.NextPointer, kt, (int)b,
                     (int)units);
                 dq.addmm_(candidateGrad[t], kernelHT, beta: 0);
+                // Under recurrent dropout q = r ⊙ h ⊙ m_h: the gradients of r and h through q carry m_h, which scaling dq
+                // gives both (the q kept for the weight gradient is masked after the loop).
+                if (masks is not null) dq.mul_(masks[2]);
                 FusedCells.GruResetBeforeBackwardReset(gt, hp, pdq, dh.NextPointer, pq + t * block, kt, (int)b, (int)units);
-                dh.Next.addmm_(zrGrad[t], kernelZrT);
+                GateMasks.AddBackward(masksZr, dh.Next, zrGrad[t], kernelZrT);
                 dh.Swap();
             }
+            if (masks is not null) q.view(steps, b, units).mul_(masks[2]);
         }
         return (dz, q, dh.Current);
     }
@@ -198,15 +208,17 @@ internal static class GruKernel
     /// The activated reset_after=False gates <c>[z, r, ĥ]</c> of every step from what the forward pass saved, without a
     /// time loop — for a second backward pass through a graph whose first one overwrote them.
     /// </summary>
-    internal static Tensor RecomputeGatesResetBefore(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias)
+    internal static Tensor RecomputeGatesResetBefore(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
-        long units = r.H.shape[2];
+        long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
         using var scope = torch.NewDisposeScope();
-        var previous = RecurrentKernels.PreviousStates(h0, r.H);
         var zr = gates.narrow(1, 0, 2 * units);
-        zr.addmm_(previous, recurrentKernel.narrow(1, 0, 2 * units)).sigmoid_();
-        gates.narrow(1, 2 * units, units).addmm_(previous.mul_(gates.narrow(1, units, units)), recurrentKernel.narrow(1, 2 * units, units)).tanh_();
+        zr.add_(GateMasks.PreviousTimes(masks?.Narrow(0, 2), h0, r.H, recurrentKernel, 0, 2)).sigmoid_();
+        var previous = RecurrentKernels.PreviousStates(h0, r.H);
+        previous.mul_(gates.narrow(1, units, units));
+        if (masks is not null) previous.view(steps, b, units).mul_(masks[2]);
+        gates.narrow(1, 2 * units, units).addmm_(previous, recurrentKernel.narrow(1, 2 * units, units)).tanh_();
         return gates;
     }
 
@@ -284,8 +296,6 @@ internal static class GruKernel
         Tensor? dFinalH = null, GateMasks? masks = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        if (masks is not null && !resetAfter)
-            throw new ArgumentException("Recurrent kernel: recurrent dropout inside the kernel is implemented for reset_after=True only.", nameof(masks));
         bool useFused = fused ?? FusedCells.AppliesTo(r.Gates);
         if (resetAfter && useFused)
         {
@@ -300,10 +310,11 @@ internal static class GruKernel
         }
         if (useFused)
         {
-            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates);
+            var (fdz, q, fh0) = FusedBackwardResetBefore(r, h0, recurrentKernel, keep, dH, dFinalH, overwriteGates, masks);
             var (fdx, fdk, fdb) = RecurrentKernels.ProjectionGradients(fdz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             var fdr = needs[3]
-                ? torch.cat([RecurrentKernels.PreviousTransposedTimes(h0, r.H, fdz.narrow(1, 0, 2 * units)), q.t().mm(fdz.narrow(1, 2 * units, units))], 1)
+                ? torch.cat([GateMasks.PreviousTransposedTimes(masks?.Narrow(0, 2), h0, r.H, fdz.narrow(1, 0, 2 * units), 0),
+                    q.t().mm(fdz.narrow(1, 2 * units, units))], 1)
                 : null;
             return (fdx, needs[1] ? fh0 : null, fdk, fdr, fdb);
         }
@@ -371,7 +382,10 @@ internal static class GruKernel
             // w = [w_z, h_prev·r(1 − r) (times dq), (1 − z)(1 − ĥ²)]; dq = dĥ_pre·U_hᵀ is the gradient of r ⊙ h.
             wr.select(0, 0).copy_(h0);
             if (steps > 1) wr.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
+            // Under recurrent dropout q = r ⊙ h_prev ⊙ m_h.
+            if (masks is not null) wr.mul_(masks[2]);
             wr.mul_(reset).addcmul_(wr, reset, -1.0);
+            var masksZr = masks?.Narrow(0, 2);
             var kernelZrT = recurrentKernel.narrow(1, 0, 2 * units).t().contiguous();
             var kernelHT = recurrentKernel.narrow(1, 2 * units, units).t().contiguous();
             using (var views = torch.NewDisposeScope())
@@ -392,8 +406,9 @@ internal static class GruKernel
                     using var dq = wH[t].mm(kernelHT);
                     wR[t].mul_(dq);
                     var dhPrev = t > 0 ? dhs[t - 1] : dh0;
-                    dhPrev.addmm_(wZr[t], kernelZrT);
+                    GateMasks.AddBackward(masksZr, dhPrev, wZr[t], kernelZrT);
                     dhPrev.addcmul_(dht, carries[t], one);
+                    if (masks is not null) dq.mul_(masks[2]);
                     dhPrev.addcmul_(dq, rs[t], one);
                 }
             }
@@ -401,12 +416,13 @@ internal static class GruKernel
             var (dx, dk, db) = RecurrentKernels.ProjectionGradients(dz, r.X2, kernel, b, steps, needs[0], needs[2], needs[4] && hasBias);
             if (needs[3])
             {
-                var dZr = RecurrentKernels.PreviousTransposedTimes(h0, r.H, dz.narrow(1, 0, 2 * units));
+                var dZr = GateMasks.PreviousTransposedTimes(masksZr, h0, r.H, dz.narrow(1, 0, 2 * units), 0);
                 // (r ⊙ h_prev)ᵀ·dĥ_pre, with r ⊙ h_prev formed in the state-gradient buffer (dead after the time loop).
                 var resetH = dh;
                 resetH.select(0, 0).copy_(h0);
                 if (steps > 1) resetH.narrow(0, 1, steps - 1).copy_(r.H.narrow(0, 0, steps - 1));
                 resetH.mul_(reset);
+                if (masks is not null) resetH.mul_(masks[2]);
                 var dRh = resetH.view(steps * b, units).t().mm(dz.narrow(1, 2 * units, units));
                 dr = torch.cat([dZr, dRh], 1);
             }
@@ -462,7 +478,7 @@ internal static class GruKernel
                 {
                     Gates = resetAfter
                         ? RecomputeGatesResetAfter(r, saved[4], saved[5], saved[6], savedBias, masks)
-                        : RecomputeGatesResetBefore(r, saved[4], saved[5], saved[6], savedBias),
+                        : RecomputeGatesResetBefore(r, saved[4], saved[5], saved[6], savedBias, masks),
                 };
             // Decided once: the flag must say exactly whether this pass overwrites the saved gates.
             bool fused = FusedCells.AppliesTo(r.Gates);

@@ -108,8 +108,8 @@ internal static class RecurrentKernels
         return 1.0.ToScalar();
     });
 
-    /// <summary>Whether <see cref="Run"/> takes recurrent dropout masks for <paramref name="cell"/> (LSTM, GRU with reset_after).</summary>
-    public static bool TakesRecurrentDropout(RecurrentCell cell) => cell is RecurrentCell.Lstm or RecurrentCell.GruResetAfter;
+    /// <summary>Whether <see cref="Run"/> takes recurrent dropout masks for <paramref name="cell"/> (LSTM, GRU).</summary>
+    public static bool TakesRecurrentDropout(RecurrentCell cell) => cell is RecurrentCell.Lstm or RecurrentCell.GruResetAfter or RecurrentCell.GruResetBefore;
 
     /// <summary>Number of gate blocks of a cell's kernels.</summary>
     public static int Gates(RecurrentCell cell) => cell switch
@@ -131,7 +131,7 @@ internal static class RecurrentKernels
     /// <param name="mask">Boolean <c>(B, T)</c> mask in processing order, or <c>null</c>.</param>
     /// <param name="recurrentMasks">Keras' recurrent dropout masks, one per gate block <c>(G, B, u)</c> (scaled by
     /// <c>1 / (1 − rate)</c>; gate block <c>g</c>'s recurrent product uses <c>h ⊙ m_g</c>), or <c>null</c> (default).
-    /// LSTM and GRU with reset_after only.</param>
+    /// LSTM and GRU (both forms) only.</param>
     /// <returns>The first state after every step <c>(B, T, u)</c> (held at masked steps; a transposed view of a
     /// time-major buffer), and the final states. When gradients are recorded, the final first state is a separate output
     /// of the kernel (equal to the sequence's last step): a layer that returns only its last output then sends backward
@@ -144,7 +144,7 @@ internal static class RecurrentKernels
         if (recurrentMasks is not null)
         {
             if (!TakesRecurrentDropout(cell))
-                throw new ArgumentException($"Recurrent kernel: recurrent dropout masks are supported for LSTM and GRU (reset_after) only, not {cell}.",
+                throw new ArgumentException($"Recurrent kernel: recurrent dropout masks are supported for LSTM and GRU only, not {cell}.",
                     nameof(recurrentMasks));
             long[] expected = [Gates(cell), x.shape[0], recurrentKernel.shape[0]];
             if (!recurrentMasks.shape.SequenceEqual(expected))
@@ -403,6 +403,12 @@ internal sealed class GateMasks
         _scratch = _scratchAll.unbind(0);
         _units = masks.shape[2];
     }
+
+    /// <summary>The masks of gate blocks <paramref name="first"/> … <paramref name="first"/> + <paramref name="count"/> − 1 (e.g. a GRU's z and r).</summary>
+    public GateMasks Narrow(int first, int count) => new(_stacked.narrow(0, first, count));
+
+    /// <summary>The mask of gate block <paramref name="gate"/> <c>(B, u)</c>.</summary>
+    public Tensor this[int gate] => _masks[gate];
 
     /// <summary>
     /// <c>target = beta·target + [(h ⊙ m_0)·U_0 | … | (h ⊙ m_{G−1})·U_{G−1}]</c> for <paramref name="target"/>

@@ -155,7 +155,7 @@ public class RecurrentKernelTests : IDisposable
     public static IEnumerable<object[]> FiniteDifferenceCases() =>
         (from cell in Enum.GetValues<Cell>() from masked in new[] { false, true } from finalOnly in new[] { false, true }
          select new object[] { cell, masked, finalOnly, false })
-        .Concat(from cell in new[] { Cell.Lstm, Cell.GruResetAfter } from masked in new[] { false, true } from finalOnly in new[] { false, true }
+        .Concat(from cell in new[] { Cell.Lstm, Cell.GruResetAfter, Cell.GruResetBefore } from masked in new[] { false, true } from finalOnly in new[] { false, true }
                 select new object[] { cell, masked, finalOnly, true });
 
     /// <summary>
@@ -332,6 +332,8 @@ public class RecurrentKernelTests : IDisposable
     [InlineData(0, true, true)]
     [InlineData(1, true, true)]
     [InlineData(1, false, true)]
+    [InlineData(2, true, true)]
+    [InlineData(2, false, true)]
     public void SecondBackwardThroughTheSameGraphGivesTheSameGradients(int cellIndex, bool masked, bool recurrentDropout = false)
     {
         var cell = new[] { RecurrentCell.Lstm, RecurrentCell.GruResetAfter, RecurrentCell.GruResetBefore }[cellIndex];
@@ -416,12 +418,12 @@ public class RecurrentKernelTests : IDisposable
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: true).Apply(x)));         // torch's fused kernel demanded
             Assert.Equal(0, Count(() => new LSTM(2, useCudnn: false).Apply(x)));        // step loop demanded
             Assert.Equal(0, Count(() => new LSTM(2, recurrentActivation: "hard_sigmoid").Apply(x)));
-            // Recurrent dropout runs in our LSTM and reset_after GRU kernels (one mask per gate); with per-gate input dropout
-            // too (implementation 1), or in a reset_after=False GRU or a SimpleRNN, it takes the step loop.
+            // Recurrent dropout runs in our LSTM and GRU kernels (one mask per gate); with per-gate input dropout too
+            // (implementation 1), or in a SimpleRNN, it takes the step loop.
             Assert.Equal(1, Count(() => new LSTM(2, recurrentDropout: 0.5).Apply(x, training: true)));
             Assert.Equal(1, Count(() => new GRU(2, recurrentDropout: 0.5).Apply(x, gaps, training: true)));
             Assert.Equal(0, Count(() => new LSTM(2, dropout: 0.3, recurrentDropout: 0.5).Apply(x, training: true)));
-            Assert.Equal(0, Count(() => new GRU(2, recurrentDropout: 0.5, resetAfter: false).Apply(x, training: true)));
+            Assert.Equal(1, Count(() => new GRU(2, recurrentDropout: 0.5, resetAfter: false).Apply(x, training: true)));
             Assert.Equal(0, Count(() => new SimpleRNN(2, recurrentDropout: 0.5).Apply(x, training: true)));
             Assert.Equal(0, Count(() => new GRU(2, dropout: 0.3, recurrentDropout: 0.5).Apply(x, training: true)));
             // Without gradients an LSTM prefers torch's kernel (faster for inference), but never under recurrent dropout.

@@ -145,8 +145,8 @@ public class GradientTests
     [MemberData(nameof(RecurrentDropoutCases))]
     public void RecurrentDropoutMatchesReferenceWithOneMaskPerGate(CellKind kind, bool masked, bool stepLoop)
     {
-        // LSTM and GRU (reset_after) apply the masks inside our kernels by default; stepLoop forces the step loop
-        // (useCudnn: false); GRU reset_after=False and SimpleRNN always take the step loop under recurrent dropout.
+        // LSTM and GRU (both forms) apply the masks inside our kernels by default; stepLoop forces the step loop
+        // (useCudnn: false); SimpleRNN always takes the step loop under recurrent dropout.
         // Keras' implementation 1 under recurrent dropout: gate block g's recurrent product is (h ⊙ m_g)·U_g, with G masks
         // (LSTM 4, GRU 3, SimpleRNN 1) drawn once per sequence, in gate order, as dropout of ones (0 or 1/(1 − rate)).
         // The masks are recovered by drawing them again from the same torch seed; outputs, states and the gradients of
@@ -186,7 +186,7 @@ public class GradientTests
         torch.manual_seed(seed);
         long before = RecurrentKernels.Invocations;
         var grads = Autograd((xt, it) => layer.ApplyAll([xt], initialState: it, masks: [maskT], training: true), layer, x, init, rOut, rStates, true);
-        bool kernel = !stepLoop && kind is CellKind.Lstm or CellKind.GruResetAfter;
+        bool kernel = !stepLoop && kind is CellKind.Lstm or CellKind.GruResetAfter or CellKind.GruResetBefore;
         Assert.Equal(before + (kernel ? 1 : 0), RecurrentKernels.Invocations);
 
         var expected = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
