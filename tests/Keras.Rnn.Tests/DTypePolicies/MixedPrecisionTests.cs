@@ -75,18 +75,24 @@ public class MixedPrecisionTests : IDisposable
     /// trains: the loss falls, gradients reach the float32 weights, which stay float32.
     /// </summary>
     [Theory]
-    [InlineData("mixed_bfloat16")]
-    [InlineData("mixed_float16")]
-    public void RecurrentModelsPredictAndTrainUnderMixedPolicies(string policy)
+    [InlineData("mixed_bfloat16", false)]
+    [InlineData("mixed_float16", false)]
+    [InlineData("mixed_bfloat16", true)]
+    [InlineData("mixed_float16", true)]
+    public void RecurrentModelsPredictAndTrainUnderMixedPolicies(string policy, bool recurrentDropout)
     {
+        // recurrentDropout: the recurrent layers train with Keras' per-gate recurrent dropout inside our kernels, in the
+        // compute dtype.
+        double rd = recurrentDropout ? 0.2 : 0.0;
         KerasApi.SetRandomSeed(3);
         var gen = new Generator(5);
         var x = torch.rand([64, 7, 3], generator: gen);
         x[TensorIndex.Slice(0, 8), TensorIndex.Slice(5)] = torch.zeros(3);  // right-padded rows
         x[TensorIndex.Slice(8, 16), 2] = torch.zeros(3);                     // gaps
         var y = x.sum([1, 2]).unsqueeze(1).div(10);
-        Sequential Make() => new(new InputLayer([7, 3]), new Masking(0.0), new Bidirectional(new LSTM(8, returnSequences: true)),
-            new GRU(6, returnSequences: true), new GRU(5, resetAfter: false, returnSequences: true), new SimpleRNN(4), new Dense(1));
+        Sequential Make() => new(new InputLayer([7, 3]), new Masking(0.0), new Bidirectional(new LSTM(8, returnSequences: true, recurrentDropout: rd)),
+            new GRU(6, returnSequences: true, recurrentDropout: rd), new GRU(5, resetAfter: false, returnSequences: true, recurrentDropout: rd),
+            new SimpleRNN(4), new Dense(1));
         var reference = Make();
         MixedPrecision.SetGlobalPolicy(policy);
         var mixed = Make();
