@@ -108,9 +108,6 @@ internal static class RecurrentKernels
         return 1.0.ToScalar();
     });
 
-    /// <summary>Whether <see cref="Run"/> takes recurrent dropout masks for <paramref name="cell"/> (LSTM, GRU).</summary>
-    public static bool TakesRecurrentDropout(RecurrentCell cell) => cell is RecurrentCell.Lstm or RecurrentCell.GruResetAfter or RecurrentCell.GruResetBefore;
-
     /// <summary>Number of gate blocks of a cell's kernels.</summary>
     public static int Gates(RecurrentCell cell) => cell switch
     {
@@ -143,7 +140,7 @@ internal static class RecurrentKernels
         Validate(cell, x, initialStates, kernel, recurrentKernel, bias, mask);
         if (recurrentMasks is not null)
         {
-            if (!TakesRecurrentDropout(cell))
+            if (cell is RecurrentCell.SimpleTanh or RecurrentCell.SimpleRelu)
                 throw new ArgumentException($"Recurrent kernel: recurrent dropout masks are supported for LSTM and GRU only, not {cell}.",
                     nameof(recurrentMasks));
             long[] expected = [Gates(cell), x.shape[0], recurrentKernel.shape[0]];

@@ -34,13 +34,7 @@ internal sealed class MetricState
     }
 
     /// <summary>Adds <paramref name="delta"/> (broadcast to the state's shape), on delta's device.</summary>
-    public void Add(Tensor delta)
-    {
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        var target = On(delta.device);
-        target.add_(delta.detach().to_type(ScalarType.Float64));
-    }
+    public void Add(Tensor delta) => AddScaled(delta, 1.0);
 
     /// <summary>Adds <paramref name="delta"/> times <paramref name="factor"/> (broadcast to the state's shape) in one operation, on delta's device.</summary>
     public void AddScaled(Tensor delta, double factor)

@@ -61,7 +61,7 @@ public partial class Model
     internal IReadOnlyList<(string Path, Tensor Value)>? KerasOptimizerState(bool forLoading)
     {
         var inner = forLoading ? OptimizerTargetsForLoading() : Optimizer?.Variables;
-        if (inner is null || !UsesLossScaling || !Optimizer!.Built) return inner;
+        if (inner is null || !HasLossScaleOptimizerState) return inner;
         var scaler = GetTrainer().LossScaler!;
         return
         [
@@ -73,10 +73,13 @@ public partial class Model
         ];
     }
 
+    /// <summary>Whether the saved optimizer state is a <c>LossScaleOptimizer</c>'s (loss scaling and a built optimizer).</summary>
+    internal bool HasLossScaleOptimizerState => UsesLossScaling && Optimizer is { Built: true };
+
     /// <summary>Sets the state read from a Keras 3 weights file, in the order of <see cref="KerasOptimizerState"/>.</summary>
     internal void SetKerasOptimizerState(IReadOnlyList<Tensor> values)
     {
-        if (UsesLossScaling)
+        if (HasLossScaleOptimizerState)
         {
             GetTrainer().LossScaler!.Restore(values[3].to_type(ScalarType.Float64).item<double>(), values[2].to_type(ScalarType.Int64).item<long>());
             values = values.Skip(4).ToList();

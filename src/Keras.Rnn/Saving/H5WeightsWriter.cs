@@ -33,7 +33,7 @@ internal static class H5WeightsWriter
         if (includeOptimizer && model.Optimizer is { } optimizer && model.KerasOptimizerState(forLoading: false) is { } optimizerVariables)
         {
             var vars = GetOrCreateGroup(file, "optimizer/vars");
-            vars.Attributes["name"] = model.UsesLossScaling && optimizer.Built ? "loss_scale_optimizer" : optimizer.Name;
+            vars.Attributes["name"] = model.HasLossScaleOptimizerState ? "loss_scale_optimizer" : optimizer.Name;
             for (int i = 0; i < optimizerVariables.Count; i++)
                 vars[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = ToDataset(optimizerVariables[i].Value);
         }

@@ -144,7 +144,7 @@ internal sealed class KerasConfigSerializer
                     ["name"] = "loss_scale_optimizer",
                     ["inner_optimizer"] = inner.DeepClone(),
                     ["initial_scale"] = Training.LossScaler.InitialScale,
-                    ["dynamic_growth_steps"] = 2000,
+                    ["dynamic_growth_steps"] = Training.LossScaler.DefaultGrowthSteps,
                 },
                 ["registered_name"] = null,
             };

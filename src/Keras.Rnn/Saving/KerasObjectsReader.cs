@@ -252,8 +252,8 @@ internal static class KerasObjectsReader
         var inner = args.Node("inner_optimizer")
                     ?? throw ctx.Error(location + ".config", "optimizer LossScaleOptimizer: 'inner_optimizer' is missing.");
         double initialScale = args.Double("initial_scale", Training.LossScaler.InitialScale);
-        int growthSteps = args.Int("dynamic_growth_steps", 2000, 1, int.MaxValue);
-        if (initialScale != Training.LossScaler.InitialScale || growthSteps != 2000)
+        int growthSteps = args.Int("dynamic_growth_steps", Training.LossScaler.DefaultGrowthSteps, 1, int.MaxValue);
+        if (initialScale != Training.LossScaler.InitialScale || growthSteps != Training.LossScaler.DefaultGrowthSteps)
             KerasConfig.Log($"{ctx.Source}: LossScaleOptimizer initial_scale={initialScale}, dynamic_growth_steps={growthSteps}: " +
                             "Keras.Rnn scales from 2^15 and doubles after 2000 finite steps.");
         ctx.LossScaleOptimizer = true;

@@ -21,8 +21,11 @@ internal sealed class LossScaler
     /// <summary>Finite steps since the scale last changed (Keras' <c>step_counter</c>).</summary>
     public long StepCounter { get; private set; }
 
-    /// <summary>Keras' <c>dynamic_growth_steps</c> (default 2000).</summary>
-    public int GrowthSteps { get; init; } = 2000;
+    /// <summary>Keras' default <c>dynamic_growth_steps</c>: 2000.</summary>
+    public const int DefaultGrowthSteps = 2000;
+
+    /// <summary>Keras' <c>dynamic_growth_steps</c> (default <see cref="DefaultGrowthSteps"/>).</summary>
+    public int GrowthSteps { get; init; } = DefaultGrowthSteps;
 
     /// <summary>Sets the scale and the counter (from a saved model).</summary>
     /// <exception cref="ArgumentException">A scale that is not positive and finite, or a negative counter.</exception>

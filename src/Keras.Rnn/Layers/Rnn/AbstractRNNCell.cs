@@ -99,12 +99,7 @@ public abstract class AbstractRNNCell : Layer
     {
         long units = h.shape[1];
         int count = masks.Length;
-        if (_stackedRecurrentMasks is null || !ReferenceEquals(_stackedFrom, masks[0]) || _stackedRecurrentMasks.shape[0] != count)
-        {
-            _stackedRecurrentMasks?.Dispose();
-            _stackedRecurrentMasks = torch.stack(masks).DetachFromDisposeScope();
-            _stackedFrom = masks[0];
-        }
+        var stacked = Stacked(masks);
         if (_recurrentKernelBlocks is null || !ReferenceEquals(_blocksFrom, recurrentKernel) || _recurrentKernelBlocks.shape[0] != count)
         {
             _recurrentKernelBlocks?.Dispose();
@@ -112,7 +107,7 @@ public abstract class AbstractRNNCell : Layer
                 .narrow(0, 0, count).DetachFromDisposeScope();
             _blocksFrom = recurrentKernel;
         }
-        var masked = h.unsqueeze(0).mul(_stackedRecurrentMasks);
+        var masked = h.unsqueeze(0).mul(stacked);
         // Not torch.baddbmm: TorchSharp 0.107 passes its arguments to libtorch in the wrong order (it computes
         // batch2 + input·batch1).
         var products = masked.bmm(_recurrentKernelBlocks);
@@ -155,7 +150,22 @@ public abstract class AbstractRNNCell : Layer
     /// same masks the step loop would draw), or <c>null</c> when the rate is 0.
     /// </summary>
     internal Tensor? StackedRecurrentDropoutMasks(Tensor state, int count) =>
-        GetRecurrentDropoutMasks(state, count) is { } masks ? torch.stack(masks) : null;
+        GetRecurrentDropoutMasks(state, count) is { } masks ? Stacked(masks) : null;
+
+    /// <summary>
+    /// <paramref name="masks"/> stacked <c>(G, B, u)</c>, kept while the same masks come back (the steps of one
+    /// sequence) and forgotten with them.
+    /// </summary>
+    private Tensor Stacked(Tensor[] masks)
+    {
+        if (_stackedRecurrentMasks is null || !ReferenceEquals(_stackedFrom, masks[0]) || _stackedRecurrentMasks.shape[0] != masks.Length)
+        {
+            _stackedRecurrentMasks?.Dispose();
+            _stackedRecurrentMasks = torch.stack(masks).DetachFromDisposeScope();
+            _stackedFrom = masks[0];
+        }
+        return _stackedRecurrentMasks;
+    }
 
     /// <summary>Input dropout masks for a fused kernel, from the first step's input.</summary>
     internal Tensor[]? InputDropoutMasks(Tensor stepInput) => GetDropoutMasks(stepInput);

@@ -101,8 +101,8 @@ public sealed class GRU : RNN
                 return (y, [h]);
             },
             activations ? (x, m) => RecurrentKernels.Run(kind, x, initialState, cell.Kernel!.Value, cell.RecurrentKernel!.Value, cell.Bias?.Value, m,
-                training && RecurrentKernels.TakesRecurrentDropout(kind) ? cell.StackedRecurrentDropoutMasks(initialState[0], 3) : null) : null,
-            recurrentDropoutInKernel: RecurrentKernels.TakesRecurrentDropout(kind));
+                training ? cell.StackedRecurrentDropoutMasks(initialState[0], 3) : null) : null,
+            recurrentDropoutInKernel: true);
     }
 
     internal override RNN CloneWith(bool goBackwards, string name) =>
