@@ -26,7 +26,7 @@ Console.WriteLine($"machine: {Harness.DescribeMachine()}");
 double limit = Harness.MatmulLimit(options.Quick);
 Console.WriteLine($"fp32 matrix-multiply limit (square torch.mm, median): {Harness.F(limit, "F1")} GFLOP/s");
 var table = new ResultTable(limit);
-if (selected.Any(s => s.Group == "gpu") && torch.cuda.is_available())
+if (selected.Any(s => s.NeedsCuda) && torch.cuda.is_available())
 {
     table.GpuLimitGflops = Harness.MatmulLimit(options.Quick, "cuda");
     Console.WriteLine($"GPU fp32 matrix-multiply limit (8192² torch.mm on cuda, median): {Harness.F(table.GpuLimitGflops.Value, "F0")} GFLOP/s");

@@ -186,10 +186,11 @@ public class MixedPrecisionTests : IDisposable
         var embedding = new Embedding(4000, 2) { DTypePolicy = policy };
         var ids = torch.tensor(new float[] { 3001, 257, 2049 }).unsqueeze(0);
         var rows = embedding.Apply(ids);
-        Assert.Equal(DTypePolicy.Get(policy).ComputeScalarType, rows.dtype);
+        var computeType = DTypePolicy.Get(policy).ComputeScalarType;
+        Assert.Equal(computeType, rows.dtype);
         var table = embedding.Embeddings!.Value;
         foreach (var (id, i) in new[] { (3001L, 0L), (257L, 1L), (2049L, 2L) })
-            Assert.True(rows[0, i].to_type(ScalarType.Float32).allclose(table[id].to_type(DTypePolicy.Get(policy).ComputeScalarType).to_type(ScalarType.Float32), 0, 0),
+            Assert.True(rows[0, i].to_type(ScalarType.Float32).allclose(table[id].to_type(computeType).to_type(ScalarType.Float32), 0, 0),
                 $"id {id}: got a different row");
     }
 

@@ -35,9 +35,10 @@ public class GradientTests
             r.Select(t => t.detach()).ToArray());
     }
 
-    /// <summary>Every weight's, the input's and the initial states' autograd gradient against <paramref name="finiteDifferences"/> of the reference.</summary>
-    private static void AssertFiniteDifferences(Grads grads, Layer layer, RefWeights w, double[,,] x, double[][,] init, Func<Array, double[]> finiteDifferences)
+    /// <summary>Every weight's, the input's and the initial states' autograd gradient against central finite differences of the reference's <paramref name="loss"/>.</summary>
+    private static void AssertFiniteDifferences(Grads grads, Layer layer, RefWeights w, double[,,] x, double[][,] init, Func<double> loss)
     {
+        double[] finiteDifferences(Array a) => RnnReference.FiniteDifferences(a, loss);
         const double atol = 2e-5, rtol = 1e-3;
         var weightArrays = w.ToKerasList();
         for (int i = 0; i < weightArrays.Length; i++)
@@ -126,13 +127,12 @@ public class GradientTests
             : new[,] { { true, false, true, true }, { false, true, true, false } };
 
         double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init), rOut, rStates);
-        double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
         var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, fused: fused).WithWeights(features, w);
         var maskT = mask is null ? null : T.Mask(mask);
         var grads = Autograd((xt, it) => layer.ApplyAll([xt], initialState: it, masks: [maskT]), layer, x, init, rOut, rStates, true);
 
-        AssertFiniteDifferences(grads, layer, w, x, init, FiniteDifferences);
+        AssertFiniteDifferences(grads, layer, w, x, init, Loss);
     }
 
     public static IEnumerable<object[]> RecurrentDropoutCases() =>
@@ -155,7 +155,7 @@ public class GradientTests
         var rng = new Random(1300 + (int)kind * 2 + (masked ? 1 : 0));
         const int batch = 3, steps = 4, features = 3, units = 4;
         const double rate = 0.5;
-        int gates = kind == CellKind.SimpleRnn ? 1 : RnnReference.Gates(kind);
+        int gates = RnnReference.Gates(kind);
         var w = RnnReference.RandomWeights(rng, kind, features, units);
         var x = T.Rand(rng, batch, steps, features);
         var init = Enumerable.Range(0, RnnReference.StateCount(kind)).Select(_ => T.Rand(rng, batch, units, 0.5)).ToArray();
@@ -164,21 +164,12 @@ public class GradientTests
         bool[,]? mask = masked ? new[,] { { true, false, true, true }, { false, true, true, false }, { true, true, true, true } } : null;
 
         const long seed = 4242;
-        torch.manual_seed(seed);
-        var recurrentMasks = new double[gates][,];
-        for (int g = 0; g < gates; g++)
-        {
-            var drawn = T.Values(torch.nn.functional.dropout(torch.ones(batch, units), rate, training: true));
-            recurrentMasks[g] = new double[batch, units];
-            for (int b = 0; b < batch; b++)
-                for (int u = 0; u < units; u++) recurrentMasks[g][b, u] = drawn[b * units + u];
-        }
+        var recurrentMasks = RnnReference.DrawRecurrentMasks(seed, gates, batch, units, rate);
         var all = recurrentMasks.SelectMany(m => T.Flat(m).ToArray()).ToArray();
         Assert.Contains(0.0, all);
         Assert.Contains(2.0, all);
 
         double Loss() => RnnReference.WeightedSum(RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks), rOut, rStates);
-        double[] FiniteDifferences(Array a) => RnnReference.FiniteDifferences(a, Loss);
 
         var layer = RnnFactory.Make(kind, units, returnSequences: true, returnState: true, recurrentDropout: rate, fused: stepLoop ? false : null)
             .WithWeights(features, w);
@@ -192,7 +183,7 @@ public class GradientTests
         var expected = RnnReference.Run(kind, w, x, mask, initialStates: init, recurrentMasks: recurrentMasks);
         T.Close(expected.Outputs, grads.Forward[0], 1e-5, what: "outputs");
         for (int s = 0; s < init.Length; s++) T.Close(expected.States[s], grads.Forward[1 + s], 1e-5, what: $"state {s}");
-        AssertFiniteDifferences(grads, layer, w, x, init, FiniteDifferences);
+        AssertFiniteDifferences(grads, layer, w, x, init, Loss);
     }
 
     [Theory]

@@ -175,10 +175,14 @@ public class RecurrentDropoutTests
         var w = RnnReference.RandomWeights(rng, kind, features, units);
         var x = T.Rand(rng, batch, steps, features);
         const long seed = 99;
-        torch.manual_seed(seed);
-        var masks = new double[3][];
-        for (int g = 0; g < 3; g++)
-            masks[g] = recurrentDropout ? T.Values(torch.nn.functional.dropout(torch.ones(batch, units), rate, training: true)) : Enumerable.Repeat(1.0, batch * units).ToArray();
+        var masks = recurrentDropout
+            ? RnnReference.DrawRecurrentMasks(seed, 3, batch, units, rate)
+            : Enumerable.Range(0, 3).Select(_ =>
+            {
+                var ones = new double[batch, units];
+                T.Flat(ones).Fill(1.0);
+                return ones;
+            }).ToArray();
 
         static double[] Softmax(double[] v)
         {
@@ -192,7 +196,7 @@ public class RecurrentDropoutTests
             for (int t = 0; t < steps; t++)
             {
                 double Xw(int j) => Enumerable.Range(0, features).Sum(k => x[b, t, k] * w.Kernel[k, j]);
-                double Hu(int gate, int j, double[] state) => Enumerable.Range(0, units).Sum(k => state[k] * masks[gate][b * units + k] * w.Recurrent[k, gate * units + j]);
+                double Hu(int gate, int j, double[] state) => Enumerable.Range(0, units).Sum(k => state[k] * masks[gate][b, k] * w.Recurrent[k, gate * units + j]);
                 double B(int row, int j) => resetAfter ? ((double[,])w.Bias!)[row, j] : row == 0 ? ((double[])w.Bias!)[j] : 0;
                 var z = Softmax(Enumerable.Range(0, units).Select(j => Xw(j) + B(0, j) + Hu(0, j, h) + B(1, j)).ToArray());
                 var r = Softmax(Enumerable.Range(0, units).Select(j => Xw(units + j) + B(0, units + j) + Hu(1, j, h) + B(1, units + j)).ToArray());
@@ -248,11 +252,9 @@ public class RecurrentDropoutTests
             cell.Step(xs, [h0], training: true);
             cell.SetWeights(w2.ToKerasList());
             var second = T.Values(cell.Step(xs, [h0], training: true).Output.to_type(ScalarType.Float32));
-            cell.ResetDropoutMasks();
             var fresh = Cell(w2);
             torch.manual_seed(7);
             var expected = T.Values(fresh.Step(xs, [h0], training: true).Output.to_type(ScalarType.Float32));
-            fresh.ResetDropoutMasks();
             T.Close(expected, second, 1e-6, what: $"step after the weights changed ({dtype?.ToString() ?? "float32"})");
         }
     }

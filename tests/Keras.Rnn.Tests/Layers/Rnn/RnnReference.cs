@@ -165,12 +165,12 @@ internal static class RnnReference
                     for (int j = 0; j < units; j++) states[s][j] = initialStates[s][b, j];
             }
             var previous = new double[units];
+            var rowMasks = recurrentMasks?.Select(m => Enumerable.Range(0, units).Select(j => m[b, j]).ToArray()).ToArray();
             for (int i = 0; i < steps; i++)
             {
                 int t = goBackwards ? steps - 1 - i : i;
                 var xt = new double[f];
                 for (int k = 0; k < f; k++) xt[k] = x[b, t, k];
-                var rowMasks = recurrentMasks?.Select(m => Enumerable.Range(0, units).Select(j => m[b, j]).ToArray()).ToArray();
                 var (o, newStates) = Step(kind, w, xt, states, activation, recurrentActivation, rowMasks);
                 if (mask is not null && !mask[b, t])
                 {
@@ -185,6 +185,22 @@ internal static class RnnReference
                 for (int j = 0; j < units; j++) finalStates[s][b, j] = states[s][j];
         }
         return (outputs, finalStates);
+    }
+
+    /// <summary>
+    /// The recurrent dropout masks a cell draws first after <c>torch.manual_seed(seed)</c>: <paramref name="gates"/>
+    /// times dropout of ones <c>(batch, units)</c> at <paramref name="rate"/>, in gate order (0 or 1/(1 − rate)).
+    /// </summary>
+    public static double[][,] DrawRecurrentMasks(long seed, int gates, int batch, int units, double rate)
+    {
+        torch.manual_seed(seed);
+        var masks = new double[gates][,];
+        for (int g = 0; g < gates; g++)
+        {
+            masks[g] = new double[batch, units];
+            T.Values(torch.nn.functional.dropout(torch.ones(batch, units), rate, training: true)).CopyTo(T.Flat(masks[g]));
+        }
+        return masks;
     }
 
     /// <summary>
