@@ -72,9 +72,14 @@ internal static class Harness
     /// <summary>Nothing to configure at present beyond checking that malloc_trim is callable (glibc).</summary>
     public static void SetUpAllocator() => TrimHeap();
 
-    /// <summary>Returns freed heap memory to the OS so that resident memory reflects live memory.</summary>
+    /// <summary>
+    /// Returns freed heap memory to the OS so that resident memory reflects live memory. Our kernels' cached buffers
+    /// (<see cref="Keras.Rnn.Backend.HostBufferPool"/>) are freed first: a measurement that starts here counts them when
+    /// they are allocated again, as the raw loop's buffers are.
+    /// </summary>
     public static void TrimHeap()
     {
+        Keras.Rnn.Backend.HostBufferPool.Release();
         if (!_canTrim) return;
         try { MallocTrim(0); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { _canTrim = false; }

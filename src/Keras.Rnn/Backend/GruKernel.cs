@@ -26,12 +26,12 @@ internal static class GruKernel
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
         var inputBias = bias is null ? null : resetAfter ? bias[0] : bias;
-        var gates = inputBias is null ? x2.mm(kernel) : torch.addmm(inputBias, x2, kernel, 1, 1);
-        var h = torch.empty([steps, b, units], x.dtype, x.device);
+        var gates = RecurrentKernels.Projection(x2, kernel, inputBias);
+        var h = RecurrentKernels.Buffer([steps, b, units], x2);
         Tensor? recurrent = null;
         if (resetAfter)
         {
-            recurrent = torch.empty([steps, b, units], x.dtype, x.device);
+            recurrent = RecurrentKernels.Buffer([steps, b, units], x2);
             if (FusedCells.AppliesTo(gates))
             {
                 FusedForwardResetAfter(gates, h0, recurrentKernel, bias?[1], keep, h, recurrent, masks);
@@ -170,7 +170,7 @@ internal static class GruKernel
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // The time loop rewrites each step's gates in place; without overwriteGates it works on a copy.
         var dz = overwriteGates ? r.Gates : r.Gates.clone();
-        var q = torch.empty([steps * b, units], r.H.dtype, r.H.device);
+        var q = RecurrentKernels.Buffer([steps * b, units], r.H);
         var dh = new StateGradients(b, units, r.H, dFinalH);
         using (var views = torch.NewDisposeScope())
         {
@@ -232,8 +232,8 @@ internal static class GruKernel
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         // Each step's gates are read once, just before its gradients are written: they can share the buffer.
-        var dzIn = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
-        var dRecH = torch.empty([steps * b, units], r.H.dtype, r.H.device);
+        var dzIn = overwriteGates ? r.Gates : RecurrentKernels.Buffer(r.Gates.shape, r.Gates);
+        var dRecH = RecurrentKernels.Buffer([steps * b, units], r.H);
         var dh = new StateGradients(b, units, r.H, dFinalH);
         using (var views = torch.NewDisposeScope())
         {

@@ -27,9 +27,9 @@ internal static class LstmKernel
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
         // One product for the input part of every step; the time loop then adds h·U in place.
-        var gates = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
-        var h = torch.empty([steps, b, units], x.dtype, x.device);
-        var c = torch.empty([steps, b, units], x.dtype, x.device);
+        var gates = RecurrentKernels.Projection(x2, kernel, bias);
+        var h = RecurrentKernels.Buffer([steps, b, units], x2);
+        var c = RecurrentKernels.Buffer([steps, b, units], x2);
         if (FusedCells.AppliesTo(gates))
         {
             FusedForward(gates, h0, c0, recurrentKernel, keep, h, c, masks);
@@ -107,7 +107,7 @@ internal static class LstmKernel
         Tensor? dFinalC, Tensor? dFinalH, bool overwriteGates, GateMasks? masks)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        var dz = overwriteGates ? r.Gates : torch.empty_like(r.Gates);
+        var dz = overwriteGates ? r.Gates : RecurrentKernels.Buffer(r.Gates.shape, r.Gates);
         var dh = new StateGradients(b, units, r.H, dFinalH);
         var dc = torch.zeros_like(dh.Current);
         if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);

@@ -29,6 +29,9 @@ internal static class NativeLibraries
     /// <summary>Path of the patched glue library when one was needed, else <c>null</c>.</summary>
     public static string? PatchedGluePath { get; private set; }
 
+    /// <summary>The handle of TorchSharp's loaded glue library (Linux), or zero where TorchSharp's own loader ran.</summary>
+    internal static IntPtr GlueHandle { get; private set; }
+
     /// <summary>The folder libtorch was loaded from.</summary>
     public static string? LibTorchFolder { get; private set; }
 
@@ -137,7 +140,7 @@ internal static class NativeLibraries
         string? firstError;
         try
         {
-            NativeLibrary.Load(glue);
+            GlueHandle = NativeLibrary.Load(glue);
             return;
         }
         catch (DllNotFoundException e)
@@ -151,7 +154,7 @@ internal static class NativeLibraries
         var patched = PreparePatchedCopy(glue);
         try
         {
-            NativeLibrary.Load(patched);
+            GlueHandle = NativeLibrary.Load(patched);
         }
         catch (DllNotFoundException e)
         {

@@ -306,14 +306,35 @@ internal static class RecurrentKernels
     /// </summary>
     internal static Tensor GradientBuffer(Tensor? grad, long steps, long batch, long units, Tensor like)
     {
-        var buffer = torch.empty([steps, batch, units], like.dtype, like.device);
+        var buffer = Buffer([steps, batch, units], like);
         if (grad is null || grad.IsInvalid) return buffer.zero_();
         buffer.view(grad.shape).copy_(grad);
         return buffer;
     }
 
-    /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c> (a copy unless already laid out so).</summary>
-    internal static Tensor TimeMajorRows(Tensor x) => x.transpose(0, 1).reshape(x.shape[0] * x.shape[1], x.shape[2]);
+    /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c> (a copy, in a pooled buffer when large).</summary>
+    internal static Tensor TimeMajorRows(Tensor x)
+    {
+        long b = x.shape[0], steps = x.shape[1], features = x.shape[2];
+        var rows = Buffer([steps * b, features], x);
+        rows.view(steps, b, features).copy_(x.transpose(0, 1));
+        return rows;
+    }
+
+    /// <summary>An uninitialised buffer in <paramref name="like"/>'s dtype and device; large CPU buffers come from
+    /// <see cref="HostBufferPool"/> (reused from batch to batch).</summary>
+    internal static Tensor Buffer(long[] shape, Tensor like) => HostBufferPool.Empty(shape, like.dtype, like.device);
+
+    /// <summary>The input projection <c>x2·kernel + bias</c> of every step <c>(T·B, G·u)</c>, in a pooled buffer when large.</summary>
+    /// <param name="x2">Time-major input rows <c>(T·B, in)</c>.</param>
+    /// <param name="kernel">Keras kernel <c>(in, G·u)</c>.</param>
+    /// <param name="bias">Bias <c>(G·u,)</c> or <c>null</c>.</param>
+    internal static Tensor Projection(Tensor x2, Tensor kernel, Tensor? bias)
+    {
+        var z = Buffer([x2.shape[0], kernel.shape[1]], x2);
+        if (bias is null) return z.addmm_(x2, kernel, beta: 0);
+        return z.copy_(bias.expand(z.shape)).addmm_(x2, kernel);
+    }
 
     /// <summary>
     /// <c>[h0, H_0 … H_{T−2}]ᵀ · rows</c> for time-major rows <c>(T·B, n)</c>, without concatenating the states:
@@ -331,7 +352,7 @@ internal static class RecurrentKernels
     internal static Tensor PreviousStates(Tensor h0, Tensor h)
     {
         long steps = h.shape[0], b = h.shape[1], units = h.shape[2];
-        var previous = torch.empty([steps * b, units], h.dtype, h.device);
+        var previous = Buffer([steps * b, units], h);
         previous.narrow(0, 0, b).copy_(h0);
         if (steps > 1) previous.narrow(0, b, (steps - 1) * b).copy_(h.narrow(0, 0, steps - 1).reshape((steps - 1) * b, units));
         return previous;

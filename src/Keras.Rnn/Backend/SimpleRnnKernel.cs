@@ -17,7 +17,7 @@ internal static class SimpleRnnKernel
         long b = x.shape[0], steps = x.shape[1], units = recurrentKernel.shape[0];
         var x2 = RecurrentKernels.TimeMajorRows(x);
         // The projection buffer becomes the states: each step adds h·U and activates in place.
-        var h = bias is null ? x2.mm(kernel) : torch.addmm(bias, x2, kernel, 1, 1);
+        var h = RecurrentKernels.Projection(x2, kernel, bias);
         using var views = torch.NewDisposeScope();
         var hs = h.view(steps, b, units).unbind(0);
         var drop = RecurrentKernels.DropWeights(keep);

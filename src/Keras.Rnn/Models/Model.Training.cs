@@ -382,6 +382,20 @@ public partial class Model
             throw new ArgumentException($"initialEpoch must be in [0, epochs), got {initialEpoch} with epochs={epochs}.", nameof(initialEpoch));
         if (verbose is < 0 or > 2) throw new ArgumentException($"verbose must be 0, 1 or 2, got {verbose}.", nameof(verbose));
         if (validationFreq < 1) throw new ArgumentException($"validationFreq must be at least 1, got {validationFreq}.", nameof(validationFreq));
+        try
+        {
+            return RunEpochs(trainer, adapter, validation, epochs, verbose, callbacks, initialEpoch, validationFreq);
+        }
+        finally
+        {
+            // The kernels' buffers kept for the next batch are not needed once training stops.
+            HostBufferPool.Release();
+        }
+    }
+
+    private History RunEpochs(Trainer trainer, IDataAdapter adapter, IDataAdapter? validation, int epochs, int verbose,
+        IEnumerable<Callback>? callbacks, int initialEpoch, int validationFreq)
+    {
         var device = EnsureOnDevice();
         var list = new CallbackList(callbacks, this, addHistory: true, addProgbar: true, verbose, epochs, adapter.StepsPerEpoch);
         StopTraining = false;
@@ -455,6 +469,7 @@ public partial class Model
         finally
         {
             foreach (var t in owned) t.Dispose();
+            HostBufferPool.Release();
         }
     }
 
@@ -471,7 +486,14 @@ public partial class Model
         var adapter = Stream(data, null, steps);
         var device = EnsureOnDevice();
         var list = new CallbackList(callbacks, this, addHistory: false, addProgbar: true, verbose, 1, adapter.StepsPerEpoch);
-        return RunEvaluate(trainer, adapter, list, device);
+        try
+        {
+            return RunEvaluate(trainer, adapter, list, device);
+        }
+        finally
+        {
+            HostBufferPool.Release();
+        }
     }
 
     private Dictionary<string, double> RunEvaluate(Trainer trainer, IDataAdapter adapter, CallbackList list, torch.Device device)
@@ -586,6 +608,7 @@ public partial class Model
         finally
         {
             if (pieces is not null) foreach (var p in pieces) foreach (var t in p) t.Dispose();
+            HostBufferPool.Release();
         }
     }
 
