@@ -312,10 +312,12 @@ internal static class RecurrentKernels
         return buffer;
     }
 
-    /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c> (a copy, in a pooled buffer when large).</summary>
+    /// <summary>Batch-first inputs <c>(B, T, in)</c> as time-major rows <c>(T·B, in)</c>: a view when one sequence or one
+    /// step is already laid out so, else a copy (in a pooled buffer when large).</summary>
     internal static Tensor TimeMajorRows(Tensor x)
     {
         long b = x.shape[0], steps = x.shape[1], features = x.shape[2];
+        if ((b == 1 || steps == 1) && x.is_contiguous()) return x.view(steps * b, features);
         var rows = Buffer([steps * b, features], x);
         rows.view(steps, b, features).copy_(x.transpose(0, 1));
         return rows;

@@ -382,15 +382,9 @@ public partial class Model
             throw new ArgumentException($"initialEpoch must be in [0, epochs), got {initialEpoch} with epochs={epochs}.", nameof(initialEpoch));
         if (verbose is < 0 or > 2) throw new ArgumentException($"verbose must be 0, 1 or 2, got {verbose}.", nameof(verbose));
         if (validationFreq < 1) throw new ArgumentException($"validationFreq must be at least 1, got {validationFreq}.", nameof(validationFreq));
-        try
-        {
-            return RunEpochs(trainer, adapter, validation, epochs, verbose, callbacks, initialEpoch, validationFreq);
-        }
-        finally
-        {
-            // The kernels' buffers kept for the next batch are not needed once training stops.
-            HostBufferPool.Release();
-        }
+        // The kernels reuse their large buffers from batch to batch while training runs.
+        using var pool = HostBufferPool.Scope();
+        return RunEpochs(trainer, adapter, validation, epochs, verbose, callbacks, initialEpoch, validationFreq);
     }
 
     private History RunEpochs(Trainer trainer, IDataAdapter adapter, IDataAdapter? validation, int epochs, int verbose,
@@ -455,6 +449,7 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(x);
         var trainer = GetTrainer();
         var owned = new List<Tensor>();
+        using var pool = HostBufferPool.Scope();
         try
         {
             var xs = x.ToTensors(InputNamesForData, "x", owned);
@@ -469,7 +464,6 @@ public partial class Model
         finally
         {
             foreach (var t in owned) t.Dispose();
-            HostBufferPool.Release();
         }
     }
 
@@ -486,14 +480,8 @@ public partial class Model
         var adapter = Stream(data, null, steps);
         var device = EnsureOnDevice();
         var list = new CallbackList(callbacks, this, addHistory: false, addProgbar: true, verbose, 1, adapter.StepsPerEpoch);
-        try
-        {
-            return RunEvaluate(trainer, adapter, list, device);
-        }
-        finally
-        {
-            HostBufferPool.Release();
-        }
+        using var pool = HostBufferPool.Scope();
+        return RunEvaluate(trainer, adapter, list, device);
     }
 
     private Dictionary<string, double> RunEvaluate(Trainer trainer, IDataAdapter adapter, CallbackList list, torch.Device device)
@@ -581,6 +569,7 @@ public partial class Model
     {
         var device = EnsureOnDevice();
         var list = new CallbackList(callbacks, this, addHistory: false, addProgbar: true, verbose, 1, adapter.StepsPerEpoch);
+        using var pool = HostBufferPool.Scope();
         list.PredictBegin(new Dictionary<string, double>());
         List<Tensor>[]? pieces = null;
         int step = 0;
@@ -601,14 +590,14 @@ public partial class Model
                 step++;
             }
             if (pieces is null) throw new ArgumentException("Predict received no data.");
-            var result = pieces.Select(p => p.Count == 1 ? p[0].alias().DetachFromDisposeScope() : torch.cat(p, 0).DetachFromDisposeScope()).ToList();
+            // Copies (one batch: a clone) own ordinary storage: an output may be a view of a kernel's pooled buffer.
+            var result = pieces.Select(p => p.Count == 1 ? p[0].clone().DetachFromDisposeScope() : torch.cat(p, 0).DetachFromDisposeScope()).ToList();
             list.PredictEnd(new Dictionary<string, double>());
             return result;
         }
         finally
         {
             if (pieces is not null) foreach (var p in pieces) foreach (var t in p) t.Dispose();
-            HostBufferPool.Release();
         }
     }
 

@@ -9,9 +9,10 @@ namespace Keras.Rnn.Tests.Backend;
 
 /// <summary>
 /// <see cref="HostBufferPool"/>: a block is handed out again only after every tensor over it is gone (views, saved
-/// autograd tensors), the cache keeps to its limit and empties on <see cref="HostBufferPool.Release"/>, and our recurrent
-/// kernels give the same outputs and gradients with pooled buffers as without — also when graphs overlap, so that a
-/// later batch reuses blocks while an earlier graph still holds others.
+/// autograd tensors); blocks are pooled only inside a scope, the cache keeps to its limit (least recently freed blocks
+/// out first) and empties when the scope closes; <c>Fit</c> leaves nothing behind and <c>Predict</c> returns ordinary
+/// storage; our recurrent kernels give the same outputs and gradients with pooled buffers as without — also when graphs
+/// overlap, so that a later batch reuses blocks while an earlier graph still holds others.
 /// </summary>
 public class HostBufferPoolTests : IDisposable
 {
@@ -23,9 +24,18 @@ public class HostBufferPoolTests : IDisposable
     public HostBufferPoolTests()
     {
         RecurrentKernels.Mode = RecurrentKernelMode.Custom;
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        CollectGarbage();
         HostBufferPool.Release();
+    }
+
+    /// <summary>Finalizes unreachable tensors (twice: a finalized autograd node releases saved tensors).</summary>
+    private static void CollectGarbage()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
     }
 
     public void Dispose()
@@ -40,6 +50,7 @@ public class HostBufferPoolTests : IDisposable
     [Fact]
     public void FreedBlockServesTheNextBufferOfTheSameSize()
     {
+        using var scope = HostBufferPool.Scope();
         int inUse = HostBufferPool.BlocksInUse;
         var t = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU);
         Assert.Equal(inUse + 1, HostBufferPool.BlocksInUse);
@@ -62,6 +73,7 @@ public class HostBufferPoolTests : IDisposable
     [Fact]
     public void BlockIsNotReusedWhileAViewOfItLives()
     {
+        using var scope = HostBufferPool.Scope();
         var t = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU).fill_(5f);
         var view = t.narrow(0, 0, 8);
         t.Dispose();
@@ -79,10 +91,15 @@ public class HostBufferPoolTests : IDisposable
     }
 
     [Fact]
-    public void SmallBuffersAndDisabledPoolComeFromLibtorch()
+    public void SmallBuffersOutsideAScopeAndDisabledPoolComeFromLibtorch()
     {
         int inUse = HostBufferPool.BlocksInUse;
+        using (var outside = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU))
+            Assert.Equal(inUse, HostBufferPool.BlocksInUse);
+        using var scope = HostBufferPool.Scope();
         using var small = HostBufferPool.Empty([16, 16], ScalarType.Float32, CPU);
+        Assert.Equal(inUse, HostBufferPool.BlocksInUse);
+        using var integers = HostBufferPool.Empty([Rows, Columns], ScalarType.Int64, CPU);
         Assert.Equal(inUse, HostBufferPool.BlocksInUse);
         HostBufferPool.Enabled = false;
         using var large = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU);
@@ -91,28 +108,72 @@ public class HostBufferPoolTests : IDisposable
     }
 
     [Fact]
-    public void CacheKeepsToItsLimitAndReleaseEmptiesIt()
+    public void CacheKeepsToItsLimitAndTheClosingScopeEmptiesIt()
     {
-        HostBufferPool.MaxCachedBytes = 2 * Bytes;
-        var blocks = Enumerable.Range(0, 3).Select(_ => HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU)).ToList();
-        foreach (var b in blocks) b.Dispose();
-        Assert.Equal(2 * Bytes, HostBufferPool.CachedBytes);
-        HostBufferPool.Release();
+        HostBufferPool.MaxCachedBytes = 3 * Bytes;
+        int inUse = HostBufferPool.BlocksInUse;
+        var scope = HostBufferPool.Scope();
+        var a = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU);
+        var b = HostBufferPool.Empty([2 * Rows, Columns], ScalarType.Float32, CPU);
+        var c = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU);
+        a.Dispose();
+        b.Dispose();
+        Assert.Equal(3 * Bytes, HostBufferPool.CachedBytes);
+        // Over the limit: the least recently freed block (a) goes.
+        c.Dispose();
+        Assert.Equal(3 * Bytes, HostBufferPool.CachedBytes);
+        long reuses = HostBufferPool.Reuses;
+        using (HostBufferPool.Empty([2 * Rows, Columns], ScalarType.Float32, CPU)) Assert.Equal(reuses + 1, HostBufferPool.Reuses);
+        scope.Dispose();
         Assert.Equal(0, HostBufferPool.CachedBytes);
-        Assert.Equal(0, HostBufferPool.BlocksInUse);
+        Assert.Equal(inUse, HostBufferPool.BlocksInUse);
     }
 
     [Fact]
-    public void FitLeavesNothingCached()
+    public void BlocksFreedAfterTheScopeGoBackToTheHeap()
+    {
+        int inUse = HostBufferPool.BlocksInUse;
+        Tensor t;
+        using (HostBufferPool.Scope()) t = HostBufferPool.Empty([Rows, Columns], ScalarType.Float32, CPU);
+        Assert.Equal(inUse + 1, HostBufferPool.BlocksInUse);
+        t.Dispose();
+        Assert.Equal(0, HostBufferPool.CachedBytes);
+        Assert.Equal(inUse, HostBufferPool.BlocksInUse);
+    }
+
+    [Fact]
+    public void FitReusesBuffersAndLeavesNothingBehind()
     {
         var model = new Keras.Rnn.Models.Sequential(new InputLayer([20, 16]), new GRU(128), new Dense(1));
         model.Compile(optimizer: "adam", loss: "mse");
         using var x = torch.randn(64, 20, 16);
         using var y = torch.randn(64, 1);
+        int inUse = HostBufferPool.BlocksInUse;
         long reuses = HostBufferPool.Reuses;
         model.Fit(x, y, batchSize: 32, epochs: 2, verbose: 0);
         Assert.True(HostBufferPool.Reuses > reuses, "the kernels' buffers were not reused from batch to batch");
+        CollectGarbage();
+        Assert.Equal(inUse, HostBufferPool.BlocksInUse);
         Assert.Equal(0, HostBufferPool.CachedBytes);
+    }
+
+    [Fact]
+    public void PredictReusesBuffersBetweenBatchesAndReturnsOrdinaryStorage()
+    {
+        using var x = torch.randn(64, 20, 16);
+        int inUse = HostBufferPool.BlocksInUse;
+        long reuses = HostBufferPool.Reuses;
+        var withHead = new Keras.Rnn.Models.Sequential(new InputLayer([20, 16]), new SimpleRNN(128, returnSequences: true), new Dense(4));
+        using (var y = withHead.Predict(x, batchSize: 32, verbose: 0)) Assert.Equal([64L, 20L, 4L], y.shape);
+        Assert.True(HostBufferPool.Reuses > reuses, "the second batch reused no block");
+
+        // SimpleRNN's last state is a view of its pooled (T·B, u) state buffer: Predict returns a copy, not a view that
+        // would keep a pooled (non-resizable) block alive after Predict.
+        var bare = new Keras.Rnn.Models.Sequential(new InputLayer([20, 16]), new SimpleRNN(128));
+        using var last = bare.Predict(x, batchSize: 64, verbose: 0);
+        CollectGarbage();
+        Assert.Equal(inUse, HostBufferPool.BlocksInUse);
+        Assert.Equal([64L, 128L], last.shape);
     }
 
     public static IEnumerable<object[]> Kinds() => new[] { CellKind.Lstm, CellKind.GruResetAfter, CellKind.GruResetBefore, CellKind.SimpleRnn }
@@ -156,6 +217,7 @@ public class HostBufferPoolTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void KernelsGiveTheSameResultsWithAndWithoutPooledBuffers(CellKind kind)
     {
+        using var scope = HostBufferPool.Scope();
         var (layer, mask) = Make(kind);
         HostBufferPool.Enabled = false;
         var (lossOff, xOff) = Loss(layer, mask, 3);
@@ -172,6 +234,7 @@ public class HostBufferPoolTests : IDisposable
     [MemberData(nameof(Kinds))]
     public void OverlappingGraphsKeepTheirBuffers(CellKind kind)
     {
+        using var scope = HostBufferPool.Scope();
         var (layer, mask) = Make(kind);
         var (lossA, xA) = Loss(layer, mask, 21);
         var expectedA = Gradients(layer, lossA, xA);
@@ -181,8 +244,7 @@ public class HostBufferPoolTests : IDisposable
         var (b, xb) = Loss(layer, mask, 22);
         Gradients(layer, b, xb);
         b.Dispose();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        CollectGarbage();
         long reuses = HostBufferPool.Reuses;
         var (c, xc) = Loss(layer, mask, 23);
         Assert.True(HostBufferPool.Reuses > reuses, "graph C reused no block");
