@@ -376,7 +376,7 @@ internal static class RecurrentKernels
     {
         var dk = needKernel ? x2.t().mm(dz) : null;
         var db = needBias ? dz.sum(0L) : null;
-        var dx = needX ? dz.mm(kernel.t()).view(steps, batch, -1).transpose(0, 1) : null;
+        var dx = needX ? Buffer([dz.shape[0], kernel.shape[0]], dz).addmm_(dz, kernel.t(), beta: 0).view(steps, batch, -1).transpose(0, 1) : null;
         return (dx, dk, db);
     }
 }

@@ -40,8 +40,10 @@ internal static class SimpleRnnKernel
     {
         long b = h0.shape[0], units = h0.shape[1], steps = hFlat.shape[0] / b;
         var h = hFlat.view(steps, b, units);
-        // act'(pre-activation) from the activation's output: 1 − h² for tanh, [h > 0] for relu.
-        var d = relu ? h.gt(0).to_type(h.dtype) : h.mul(h).neg_().add_(1);
+        // act'(pre-activation) from the activation's output: 1 − h² for tanh, [h > 0] for relu (in a pooled buffer).
+        var d = RecurrentKernels.Buffer(h.shape, h);
+        if (relu) d.copy_(h.gt(0));
+        else d.copy_(h).mul_(h).neg_().add_(1);
         Tensor[]? drop = null;
         if (keep is not null)
         {
