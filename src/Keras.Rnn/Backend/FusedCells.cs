@@ -685,8 +685,7 @@ internal sealed unsafe class StateGradients
     /// </summary>
     public StateGradients(long batch, long units, Tensor like, Tensor? final = null)
     {
-        Current = torch.zeros([batch, units], like.dtype, like.device);
-        if (RecurrentKernels.Has(final)) Current.copy_(final!);
+        Current = RecurrentKernels.GradientBuffer(final, [batch, units], like);
         Next = torch.empty_like(Current);
         CurrentPointer = FusedCells.Pointer(Current);
         NextPointer = FusedCells.Pointer(Next);

@@ -211,7 +211,7 @@ internal static class GruKernel
     internal static Tensor RecomputeGatesResetBefore(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
-        var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
+        var gates = RecurrentKernels.Projection(r.X2, kernel, bias);
         using var scope = torch.NewDisposeScope();
         var zr = gates.narrow(1, 0, 2 * units);
         zr.add_(GateMasks.PreviousTimes(masks?.Narrow(0, 2), h0, r.H, recurrentKernel, 0, 2)).sigmoid_();
@@ -268,7 +268,7 @@ internal static class GruKernel
     internal static Tensor RecomputeGatesResetAfter(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
         long units = r.H.shape[2];
-        var gates = bias is null ? r.X2.mm(kernel) : torch.addmm(bias[0], r.X2, kernel, 1, 1);
+        var gates = RecurrentKernels.Projection(r.X2, kernel, bias?[0]);
         using var scope = torch.NewDisposeScope();
         var recZr = GateMasks.PreviousTimes(masks, h0, r.H, recurrentKernel, 0, 2);
         if (bias is not null) recZr.add_(bias[1].narrow(0, 0, 2 * units));
@@ -341,7 +341,7 @@ internal static class GruKernel
         if (k3 is not null) fh.mul_(k3);
         // dh_prev = dh·z + (gate gradients)·Uᵀ; a masked step passes dh on unchanged (carry 1, no gate gradient).
         var carry = k3 is null ? z : z.mul(k3).add_(torch.ones_like(k3).sub_(k3));
-        var dh = RecurrentKernels.GradientBuffer(dH, steps, b, units, r.H);
+        var dh = RecurrentKernels.GradientBuffer(dH, [steps, b, units], r.H);
         if (RecurrentKernels.Has(dFinalH)) dh.select(0, steps - 1).add_(dFinalH!);
         var dh0 = torch.zeros_like(h0);
         var one = RecurrentKernels.One;

@@ -109,8 +109,7 @@ internal static class LstmKernel
         long steps = r.H.shape[0], b = r.H.shape[1], units = r.H.shape[2];
         var dz = overwriteGates ? r.Gates : RecurrentKernels.Buffer(r.Gates.shape, r.Gates);
         var dh = new StateGradients(b, units, r.H, dFinalH);
-        var dc = torch.zeros_like(dh.Current);
-        if (RecurrentKernels.Has(dFinalC)) dc.copy_(dFinalC!);
+        var dc = RecurrentKernels.GradientBuffer(dFinalC, [b, units], r.H);
         using (var views = torch.NewDisposeScope())
         {
             // Scratch for tanh(c) of one row; a scope-held tensor, so it lives as long as the pointer is used.
@@ -145,7 +144,7 @@ internal static class LstmKernel
     internal static Tensor RecomputeGates(Result r, Tensor h0, Tensor kernel, Tensor recurrentKernel, Tensor? bias, GateMasks? masks = null)
     {
         long units = r.H.shape[2];
-        var z = bias is null ? r.X2.mm(kernel) : torch.addmm(bias, r.X2, kernel, 1, 1);
+        var z = RecurrentKernels.Projection(r.X2, kernel, bias);
         using (var recurrent = GateMasks.PreviousTimes(masks, h0, r.H, recurrentKernel, 0, 4)) z.add_(recurrent);
         var g4 = z.view(-1, 4, units);
         g4.narrow(1, 0, 2).sigmoid_();
@@ -202,12 +201,10 @@ internal static class LstmKernel
         }
 
         // The state gradients are carried in two (B, u) buffers each, swapped every step: dh = incoming + recurrent part.
-        var dhCur = torch.zeros([b, units], r.H.dtype, r.H.device);
+        var dhCur = RecurrentKernels.GradientBuffer(dFinalH, [b, units], r.H);
         var dhNext = torch.empty_like(dhCur);
-        var dcCur = torch.zeros_like(dhCur);
+        var dcCur = RecurrentKernels.GradientBuffer(dFinalC, [b, units], r.H);
         var dcNext = torch.empty_like(dhCur);
-        if (RecurrentKernels.Has(dFinalC)) dcCur.copy_(dFinalC!);
-        if (RecurrentKernels.Has(dFinalH)) dhCur.copy_(dFinalH!);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;
         using (var views = torch.NewDisposeScope())

@@ -301,14 +301,14 @@ internal static class RecurrentKernels
     }
 
     /// <summary>
-    /// Time-major gradient buffer <c>(T, B, u)</c> for the states after every step: a copy of the incoming gradient (of
-    /// the time-major output), or zeros when there is none.
+    /// A state-gradient buffer of <paramref name="shape"/>: a copy of the gradient that came from outside the kernel (of
+    /// the time-major states <c>(T, B, u)</c>, or of a final state <c>(B, u)</c>), or zeros when there is none.
     /// </summary>
-    internal static Tensor GradientBuffer(Tensor? grad, long steps, long batch, long units, Tensor like)
+    internal static Tensor GradientBuffer(Tensor? grad, long[] shape, Tensor like)
     {
-        var buffer = Buffer([steps, batch, units], like);
-        if (grad is null || grad.IsInvalid) return buffer.zero_();
-        buffer.view(grad.shape).copy_(grad);
+        var buffer = Buffer(shape, like);
+        if (!Has(grad)) return buffer.zero_();
+        buffer.view(grad!.shape).copy_(grad);
         return buffer;
     }
 
@@ -478,16 +478,12 @@ internal sealed class GateMasks
     public static Tensor PreviousTransposedTimes(GateMasks? masks, Tensor h0, Tensor h, Tensor rows, int firstGate)
     {
         if (masks is null) return RecurrentKernels.PreviousTransposedTimes(h0, h, rows);
-        long steps = h.shape[0], b = h.shape[1], u = h.shape[2];
+        long u = h.shape[2];
         int k = (int)(rows.shape[1] / u);
         using var previous = RecurrentKernels.PreviousStates(h0, h);
-        using var masked = torch.empty_like(previous);
+        using var masked = RecurrentKernels.Buffer(previous.shape, previous);
         var parts = new Tensor[k];
-        for (int j = 0; j < k; j++)
-        {
-            masked.view(steps, b, u).copy_(previous.view(steps, b, u)).mul_(masks._masks[firstGate + j]);
-            parts[j] = masked.t().mm(rows.narrow(1, j * u, u));
-        }
+        for (int j = 0; j < k; j++) parts[j] = masks.Masked(masked, previous, h, firstGate + j).t().mm(rows.narrow(1, j * u, u));
         if (k == 1) return parts[0];
         var result = torch.cat(parts, 1);
         foreach (var p in parts) p.Dispose();
@@ -504,13 +500,18 @@ internal sealed class GateMasks
         var block = recurrentKernel.narrow(1, firstGate * u, count * u);
         using var previous = RecurrentKernels.PreviousStates(h0, h);
         if (masks is null) return previous.mm(block);
-        var result = torch.empty([steps * b, count * u], h.dtype, h.device);
-        using var masked = torch.empty_like(previous);
+        var result = RecurrentKernels.Buffer([steps * b, count * u], h);
+        using var masked = RecurrentKernels.Buffer(previous.shape, previous);
         for (int j = 0; j < count; j++)
-        {
-            masked.view(steps, b, u).copy_(previous.view(steps, b, u)).mul_(masks._masks[firstGate + j]);
-            result.narrow(1, j * u, u).addmm_(masked, recurrentKernel.narrow(1, (firstGate + j) * u, u), beta: 0);
-        }
+            result.narrow(1, j * u, u).addmm_(masks.Masked(masked, previous, h, firstGate + j), recurrentKernel.narrow(1, (firstGate + j) * u, u), beta: 0);
         return result;
+    }
+
+    /// <summary>The previous states of every step <paramref name="previous"/> <c>(T·B, u)</c> times gate block
+    /// <paramref name="gate"/>'s mask, written into <paramref name="masked"/> (returned); <paramref name="h"/> gives the shape.</summary>
+    private Tensor Masked(Tensor masked, Tensor previous, Tensor h, int gate)
+    {
+        masked.view(h.shape).copy_(previous.view(h.shape)).mul_(_masks[gate]);
+        return masked;
     }
 }

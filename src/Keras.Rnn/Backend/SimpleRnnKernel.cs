@@ -51,8 +51,7 @@ internal static class SimpleRnnKernel
             drop = RecurrentKernels.DropWeights(keep);
         }
         // dh = incoming + recurrent part, carried in two (B, u) buffers swapped every step.
-        var dhCur = torch.zeros([b, units], h.dtype, h.device);
-        if (RecurrentKernels.Has(dFinalH)) dhCur.copy_(dFinalH!);
+        var dhCur = RecurrentKernels.GradientBuffer(dFinalH, [b, units], h);
         var dhNext = torch.empty_like(dhCur);
         var recurrentT = recurrentKernel.t().contiguous();
         var one = RecurrentKernels.One;

@@ -449,7 +449,6 @@ public partial class Model
         ArgumentNullException.ThrowIfNull(x);
         var trainer = GetTrainer();
         var owned = new List<Tensor>();
-        using var pool = HostBufferPool.Scope();
         try
         {
             var xs = x.ToTensors(InputNamesForData, "x", owned);
@@ -480,12 +479,13 @@ public partial class Model
         var adapter = Stream(data, null, steps);
         var device = EnsureOnDevice();
         var list = new CallbackList(callbacks, this, addHistory: false, addProgbar: true, verbose, 1, adapter.StepsPerEpoch);
-        using var pool = HostBufferPool.Scope();
         return RunEvaluate(trainer, adapter, list, device);
     }
 
     private Dictionary<string, double> RunEvaluate(Trainer trainer, IDataAdapter adapter, CallbackList list, torch.Device device)
     {
+        // The kernels reuse their large buffers from batch to batch (a nested scope, as validation inside Fit, adds nothing).
+        using var pool = HostBufferPool.Scope();
         trainer.ResetMetrics();
         list.TestBegin(new Dictionary<string, double>());
         int step = 0;
